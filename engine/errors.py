@@ -1,0 +1,115 @@
+"""Errors as values: each one says where it is and what to do about it.
+
+Policy errors carry a file position and a JSON path and are collected, all of
+them, before a policy set is refused. Request errors carry the JSON Pointer of
+the field at fault. Both share one base class so an adapter can render any of
+them in one place.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+
+@dataclass(frozen=True, order=True)
+class PolicyError:
+    """One problem in one policy file, at one place.
+
+    ``str()`` gives ``file:line:column: code: message``, the form editors and
+    CI annotations understand. Codes are stable; messages may improve.
+    """
+
+    file: str
+    line: int
+    column: int
+    code: str
+    message: str
+    json_path: str = "$"
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.code}: {self.message}"
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "code": self.code,
+            "message": self.message,
+            "json_path": self.json_path,
+            "severity": self.severity,
+        }
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one field of a request, named by JSON Pointer."""
+
+    pointer: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"pointer": self.pointer, "detail": self.message}
+
+
+class EngineError(Exception):
+    """Base of every error the engine reports to its callers.
+
+    ``status`` is the HTTP status an adapter should use, ``slug`` names the
+    problem type; both live here so the server chooses them in one place.
+    """
+
+    status = 500
+    slug = "engine-error"
+    title = "The policy engine could not decide"
+
+    def __init__(self, detail: str, errors: Iterable[FieldError] = ()):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = tuple(errors)
+
+
+class InvalidRequest(EngineError):
+    status = 422
+    slug = "invalid-request"
+    title = "The request is not valid"
+
+
+class UnknownCustomer(EngineError):
+    status = 404
+    slug = "unknown-customer"
+    title = "No contract for this customer"
+
+
+class NoPolicyInEffect(EngineError):
+    status = 422
+    slug = "no-policy-in-effect"
+    title = "No policy version was in effect at received_at"
+
+
+class PolicySetInvalid(EngineError):
+    """A policy set with any error is never used; this carries all of them."""
+
+    status = 500
+    slug = "invalid-policy-set"
+    title = "The policy set is not valid"
+
+    def __init__(self, errors: Iterable[PolicyError]):
+        self.policy_errors = tuple(sorted(set(errors)))
+        count = len(self.policy_errors)
+        lines = "\n".join(str(e) for e in self.policy_errors)
+        super().__init__(f"{count} error{'s' if count != 1 else ''} in the policy set:\n{lines}")
+
+
+@dataclass
+class ErrorList:
+    """Collects policy errors while a stage runs, so none is lost."""
+
+    errors: list = field(default_factory=list)
+
+    def add(self, error: PolicyError) -> None:
+        self.errors.append(error)
+
+    def __bool__(self) -> bool:
+        return any(e.severity == "error" for e in self.errors)

@@ -1,0 +1,75 @@
+"""Running compiled rules in durable-rules, safely inside a server.
+
+durable-rules' Python host starts timer threads that race the caller and crash
+the process, allows 1,024 live sessions per ruleset, and segfaults when a
+session in which no action ran is deleted. So we drive its C module directly:
+no host, no threads; one session per ruleset that lives as long as the
+ruleset; each decision asserts its facts, runs the actions they trigger and
+retracts them again, all under one process-wide lock (the C code holds the
+GIL throughout, so the lock costs nothing; scale with processes).
+"""
+from __future__ import annotations
+
+import json
+import threading
+
+import durable_rules_engine as durable
+
+from engine.compiler import MARKER, CompiledDefinition
+
+_LOCK = threading.Lock()
+_SESSION = "0"
+_FACT_ID = "request"
+# assert_fact status codes (durable/engine.py, Ruleset._handle_result)
+_NOT_HANDLED, _ALREADY_ASSERTED = 1, 2
+
+
+class RuleEngineError(RuntimeError):
+    pass
+
+
+class CompiledRules:
+    """A durable-rules ruleset, registered once per process under its content name."""
+
+    _registered: dict = {}
+
+    def __init__(self, compiled: CompiledDefinition):
+        self.name = compiled.name
+        self.rules = compiled.rules
+        self._handle = None
+        if compiled.definition:
+            with _LOCK:
+                self._handle = durable.create_ruleset(compiled.name, json.dumps(compiled.definition))
+
+    @classmethod
+    def for_definition(cls, compiled: CompiledDefinition) -> "CompiledRules":
+        """The registered ruleset for this content, registering it the first time."""
+        existing = cls._registered.get(compiled.name)
+        if existing is None:
+            existing = cls._registered[compiled.name] = cls(compiled)
+        return existing
+
+    def fired(self, facts: dict) -> list[str]:
+        """The names of every rule the facts match, in priority order."""
+        if self._handle is None:
+            return []
+        fact = dict(facts, sid=_SESSION, id=_FACT_ID)
+        fact[MARKER] = 1
+        document = json.dumps(fact)
+        names = []
+        with _LOCK:
+            status, state = durable.assert_fact(self._handle, document)
+            if status == _NOT_HANDLED:
+                return names
+            if status == _ALREADY_ASSERTED:
+                raise RuleEngineError(f"a previous request's facts are still asserted in {self.name}")
+            try:
+                action = durable.start_action_for_state(self._handle, state)
+                message = action[1] if action else None
+                while message:
+                    # The message is {"<rule name>": {...}}; rule names never hold quotes.
+                    names.append(message[2:message.index('"', 2)])
+                    message = durable.complete_and_start_action(self._handle, state)
+            finally:
+                durable.retract_fact(self._handle, document)
+        return names

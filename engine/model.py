@@ -1,0 +1,196 @@
+"""The contract's terms and rules as small immutable values.
+
+Everything the later stages use is built here from validated files, so the
+facts, rules and decision stages never look into raw YAML.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Mapping, Union
+
+from engine.calendar import SupportSchedule
+
+# The decision fields rules may set, in the order the decision contract lists them.
+DECISION_FIELDS = ("emergency_support", "billable", "hourly_rate", "notice_required",
+                   "respond_by", "route", "escalation")
+
+
+@dataclass(frozen=True)
+class ResponseTarget:
+    """How soon a request is answered: immediately, or within business or calendar hours."""
+
+    kind: str  # "immediately", "business_hours" or "calendar_hours"
+    hours: Decimal = Decimal(0)
+
+    @classmethod
+    def from_data(cls, data: Mapping) -> "ResponseTarget":
+        (kind, value), = data.items()
+        return cls(kind, Decimal(0) if kind == "immediately" else Decimal(str(value)))
+
+
+@dataclass(frozen=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+    @classmethod
+    def from_data(cls, data: Mapping) -> "Money":
+        return cls(Decimal(str(data["amount"])), data["currency"])
+
+    def as_json(self) -> dict:
+        # At least two decimals ("200.00"), more only when the policy wrote them.
+        amount = self.amount if self.amount.as_tuple().exponent < -2 else self.amount.quantize(Decimal("0.01"))
+        return {"amount": str(amount), "currency": self.currency}
+
+
+@dataclass(frozen=True)
+class Escalation:
+    team: str
+    via: str | None
+
+    @classmethod
+    def from_data(cls, data: Mapping) -> "Escalation":
+        return cls(data["team"], data["via"])
+
+    def as_json(self) -> dict:
+        return {"team": self.team, "via": self.via}
+
+
+@dataclass(frozen=True)
+class Route:
+    team: str
+
+    def as_json(self) -> dict:
+        return {"team": self.team}
+
+
+@dataclass(frozen=True)
+class Category:
+    emergency: bool
+    escalation: Escalation
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A customer's terms: its plan, with the customer's overrides applied."""
+
+    plan_id: str
+    plan_version: str
+    schedule: SupportSchedule
+    channels: Mapping[str, ResponseTarget]
+    categories: Mapping[str, Category]
+    message_target: ResponseTarget
+    emergency_target: ResponseTarget
+    emergency_available_to: str
+    after_hours_rate: Money
+    notice_required: bool
+    included_services: Mapping[str, tuple]
+
+    @classmethod
+    def from_data(cls, data: Mapping) -> "Terms":
+        return cls(
+            plan_id=data["plan"],
+            plan_version=data["version"],
+            schedule=SupportSchedule.from_data(data["schedule"]),
+            channels=MappingProxyType({name: ResponseTarget.from_data(c["response_target"])
+                                       for name, c in data["channels"].items()}),
+            categories=MappingProxyType({name: Category(c["emergency"], Escalation.from_data(c["escalation"]))
+                                         for name, c in data["categories"].items()}),
+            message_target=ResponseTarget.from_data(data["response_targets"]["message"]),
+            emergency_target=ResponseTarget.from_data(data["emergency_support"]["response_target"]),
+            emergency_available_to=data["emergency_support"]["available_to"],
+            after_hours_rate=Money.from_data(data["after_hours"]["rate"]),
+            notice_required=data["after_hours"]["notice_required"],
+            included_services=MappingProxyType({k: tuple(v) for k, v in data["included_services"].items()}),
+        )
+
+
+@dataclass(frozen=True)
+class PolicyFile:
+    """One loaded file: what it is, which version, and its content hash."""
+
+    path: str
+    kind: str  # "plan", "customer" or "ruleset"
+    id: str
+    version: str
+    effective_from: date
+    sha256: str
+
+    def as_json(self) -> dict:
+        return {"path": self.path, "kind": self.kind, "id": self.id, "version": self.version,
+                "effective_from": self.effective_from.isoformat()}
+
+
+@dataclass(frozen=True)
+class Plan:
+    file: PolicyFile
+    data: Mapping  # the validated document; customers' overrides merge onto it
+    terms: Terms
+
+
+@dataclass(frozen=True)
+class Customer:
+    file: PolicyFile
+    name: str | None
+    plan_id: str
+    plan_version: str | None  # None: whichever version is in effect
+    designated_contacts: frozenset  # lower-cased e-mail addresses
+    overrides: Mapping
+
+
+@dataclass(frozen=True)
+class Term:
+    """A value taken from the customer's terms when a rule fires, e.g. the after-hours rate."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """respond_by: a target counted from received_at or from the next opening."""
+
+    start: str  # "received_at" or "next_opening"
+    within: Union[ResponseTarget, Term]
+
+
+@dataclass(frozen=True)
+class Condition:
+    fact: str
+    op: str  # "eq", "in", "not", "not_in"
+    values: tuple
+
+
+@dataclass(frozen=True)
+class Rule:
+    ruleset: str
+    id: str
+    conditions: tuple
+    outcome: tuple  # ((field, value), ...), values: bool, None, Money, Route, Escalation, Term, Deadline
+    file: str
+    line: int
+    is_default: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.ruleset}/{self.id}"
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    file: PolicyFile
+    hit_policy: str
+    decides: tuple
+    rules: tuple
+    default: Rule
+
+    @property
+    def id(self) -> str:
+        return self.file.id
+
+    @property
+    def order(self) -> int:
+        """Rule sets run, and appear in the trace, in the decision's field order."""
+        return min(DECISION_FIELDS.index(f) for f in self.decides)

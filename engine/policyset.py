@@ -1,0 +1,275 @@
+"""A whole policy set: every version of every plan, customer and rule set.
+
+Loading checks every file, then what only the whole set can tell (references
+between files, versions that collide, a decision field no rule set decides).
+A set with any error is refused whole. A valid set decides requests with the
+versions in effect when each request was received.
+"""
+from __future__ import annotations
+
+import hashlib
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from engine.calendar import DAYS, NoOpening
+from engine.compiler import MAX_RULES, compile_rulesets
+from engine.decision import Decision, choose, new_decision_id, outcome_of
+from engine.errors import EngineError, FieldError, NoPolicyInEffect, PolicyError, PolicySetInvalid, UnknownCustomer
+from engine.evaluate import CompiledRules
+from engine.facts import derive
+from engine.load import Document, label_from_root_name, read_documents
+from engine.model import DECISION_FIELDS, RuleSet
+from engine.request import parse_request
+from engine.resources import shipped
+from engine.validate import (build_customer, build_plan, build_ruleset, check_dates, customer_terms,
+                             schema_errors)
+
+
+@dataclass(frozen=True)
+class RuleBundle:
+    """The rule sets in effect from one date on, compiled together."""
+
+    effective_from: date
+    rulesets: tuple
+    compiled: CompiledRules
+
+
+def _in_effect(versions: list, day: date, key=lambda version: version.file.effective_from):
+    """The latest of ``versions`` (sorted by effective date) in effect on ``day``, or None."""
+    index = bisect_right(versions, day, key=key)
+    return versions[index - 1] if index else None
+
+
+def _group(items, errors: list, documents: dict) -> dict:
+    """Versions by id, sorted by effective date; two versions may share neither a version nor a date."""
+    groups = {}
+    for item in sorted(items, key=lambda i: (i.file.id, i.file.effective_from, i.file.path)):
+        versions = groups.setdefault(item.file.id, [])
+        for other in versions:
+            source = documents[item.file.path].source
+            if other.file.version == item.file.version:
+                errors.append(source.error("$.version", "duplicate_version",
+                                           f"{item.file.kind} {item.file.id} version {item.file.version} "
+                                           f"is also defined in {other.file.path}; give each version its own number"))
+            elif other.file.effective_from == item.file.effective_from:
+                errors.append(source.error("$.effective_from", "effective_date_collision",
+                                           f"{other.file.path} ({item.file.kind} {item.file.id} "
+                                           f"{other.file.version}) takes effect on the same day; "
+                                           "change one of the dates"))
+        versions.append(item)
+    return groups
+
+
+class PolicySet:
+    """A valid policy set, ready to decide."""
+
+    def __init__(self, plans, customers, terms, bundles, files, warnings=()):
+        self.plans = plans
+        self.customers = customers
+        self.bundles = bundles
+        self.files = files
+        self.warnings = tuple(warnings)
+        self._terms = terms
+        self._references = {}
+        self.digest = "sha256:" + hashlib.sha256(
+            "".join(f"{f.sha256}  {f.path}\n" for f in sorted(files, key=lambda f: f.path)).encode()).hexdigest()
+        self.loaded_at = datetime.now(timezone.utc)
+
+    def decide(self, body, decision_id: str | None = None) -> Decision:
+        """Decide one request (a decoded JSON body) with the versions in effect at its received_at."""
+        request = parse_request(body)
+        versions = self.customers.get(request.customer)
+        if not versions:
+            raise UnknownCustomer(f"no customer contract has the id {request.customer!r}",
+                                  [FieldError("/customer", "is not a customer of this policy set")])
+        customer = next((c for c in reversed(versions)
+                         if self._local_day(c.plan_id, request.received_at) >= c.file.effective_from), None)
+        if customer is None:
+            raise self._not_in_effect(f"{request.customer}'s contract", versions[0].file.effective_from)
+        plan_versions = self.plans[customer.plan_id]
+        day = self._local_day(customer.plan_id, request.received_at)
+        if customer.plan_version is None:
+            plan = _in_effect(plan_versions, day)
+            if plan is None:
+                raise self._not_in_effect(f"plan {customer.plan_id}", plan_versions[0].file.effective_from)
+        else:
+            plan = next(p for p in plan_versions if p.file.version == customer.plan_version)
+        terms = self._terms[(customer.file.path, plan.file.path)]
+        bundle = _in_effect(self.bundles, terms.schedule.local(request.received_at).date(),
+                            key=lambda b: b.effective_from)
+        if bundle is None:
+            raise self._not_in_effect("the rules", self.bundles[0].effective_from)
+
+        facts = derive(request, customer, terms)
+        fired = bundle.compiled.fired(facts.for_rules())
+        chosen = choose(bundle.rulesets, fired, bundle.compiled.rules)
+        try:
+            outcome = outcome_of(chosen, facts, terms)
+        except NoOpening as exc:
+            raise EngineError(f"cannot compute the response deadline: {exc}") from None
+        return Decision(
+            decision_id=decision_id or new_decision_id(),
+            ticket_id=request.ticket_id,
+            customer=request.customer,
+            policy=self._reference(customer, plan, bundle),
+            facts=facts,
+            time_zone=terms.schedule.zone.key,
+            outcome=outcome,
+            trace=tuple(rule for _, rules in chosen for rule in rules),
+        )
+
+    def _local_day(self, plan_id: str, instant: datetime) -> date:
+        # All versions of a plan keep one time zone (checked at load), so any version tells it.
+        return self.plans[plan_id][0].terms.schedule.local(instant).date()
+
+    @staticmethod
+    def _not_in_effect(what: str, first: date) -> NoPolicyInEffect:
+        return NoPolicyInEffect(f"{what} takes effect on {first.isoformat()}, after received_at",
+                                [FieldError("/received_at", f"is before {what} takes effect ({first.isoformat()})")])
+
+    def _reference(self, customer, plan, bundle) -> dict:
+        key = (customer.file.path, plan.file.path, bundle.effective_from)
+        reference = self._references.get(key)
+        if reference is None:
+            files = [customer.file, plan.file] + [r.file for r in bundle.rulesets]
+            digest = hashlib.sha256("".join(f"{f.sha256}  {f.path}\n" for f in sorted(files, key=lambda f: f.path))
+                                    .encode()).hexdigest()
+            reference = self._references[key] = {
+                "id": plan.file.id, "version": plan.file.version, "digest": f"sha256:{digest}",
+                "files": [f.as_json() for f in files],
+            }
+        return reference
+
+    def describe(self) -> list[dict]:
+        """Every file of the set: kind, id, version, effective date and content hash."""
+        return [dict(f.as_json(), digest=f"sha256:{f.sha256}")
+                for f in sorted(self.files, key=lambda f: (f.kind, f.id, f.effective_from))]
+
+
+def default_roots() -> tuple[Path, Path]:
+    """The shipped default policy and rules."""
+    return shipped("policies"), shipped("rules")
+
+
+def check_policy_set(roots, label=label_from_root_name) -> tuple[PolicySet | None, list[PolicyError]]:
+    """Load and check every file under ``roots``; the set when it is valid, and every error and warning."""
+    documents, errors = read_documents(roots, label)
+    by_path = {d.path: d for d in documents}
+    valid: list[Document] = []
+    for doc in documents:
+        problems = schema_errors(doc.source, doc.kind) or check_dates(doc)
+        errors.extend(problems)
+        if not problems:
+            valid.append(doc)
+
+    plans = []
+    for doc in (d for d in valid if d.kind == "plan"):
+        plan, problems = build_plan(doc)
+        errors.extend(problems)
+        if plan:
+            plans.append(plan)
+    plans_by_id = _group(plans, errors, by_path)
+    for versions in plans_by_id.values():
+        zone = versions[0].terms.schedule.zone.key
+        for plan in versions[1:]:
+            if plan.terms.schedule.zone.key != zone:
+                errors.append(by_path[plan.file.path].source.error(
+                    "$.schedule.time_zone", "time_zone_changed",
+                    f"plan {plan.file.id} keeps its hours in {zone} in {versions[0].file.path}; every version "
+                    "of a plan keeps one time zone (effective dates are read in it); make a new plan instead"))
+
+    choices = {"channels": _union(p.terms.channels for p in plans),
+               "categories": _union(p.terms.categories for p in plans), "days": DAYS}
+    rulesets = []
+    for doc in (d for d in valid if d.kind == "ruleset"):
+        ruleset, problems = build_ruleset(doc, choices)
+        errors.extend(problems)
+        if ruleset:
+            rulesets.append(ruleset)
+    rulesets_by_id = _group(rulesets, errors, by_path)
+
+    customers, terms = [], {}
+    for doc in (d for d in valid if d.kind == "customer"):
+        customer, problems = build_customer(doc)
+        errors.extend(problems)
+        if customer and _check_plan_reference(doc, customer, plans_by_id, errors):
+            customers.append(customer)
+            for plan in plans_by_id[customer.plan_id]:
+                if customer.plan_version in (None, plan.file.version):
+                    merged, problems = customer_terms(doc, customer, plan)
+                    errors.extend(problems)
+                    terms[(customer.file.path, plan.file.path)] = merged
+    customers_by_id = _group(customers, errors, by_path)
+
+    if not rulesets_by_id and not any(d.kind == "ruleset" for d in documents):
+        errors.append(PolicyError(str(roots[-1]) if roots else "(none)", 1, 1, "no_rules",
+                                  "no rule set was found; give the folder that holds the rules"))
+    bundles_plan = _bundles(rulesets_by_id, by_path, errors)
+    if any(e.severity == "error" for e in errors):
+        return None, sorted(set(errors))
+    bundles = [RuleBundle(day, members, CompiledRules.for_definition(compile_rulesets(members)))
+               for day, members in bundles_plan]
+    files = [x.file for group in (plans_by_id, customers_by_id, rulesets_by_id) for vs in group.values() for x in vs]
+    return PolicySet(plans_by_id, customers_by_id, terms, bundles, files, errors), sorted(set(errors))
+
+
+def load_policy_set(*roots, label=label_from_root_name) -> PolicySet:
+    """The valid policy set under ``roots`` (default: the shipped policy), or PolicySetInvalid with every error."""
+    policy_set, errors = check_policy_set(roots or default_roots(), label)
+    if policy_set is None:
+        raise PolicySetInvalid(errors)
+    return policy_set
+
+
+def _union(mappings) -> tuple:
+    seen = {}
+    for mapping in mappings:
+        seen.update(dict.fromkeys(mapping))
+    return tuple(seen)
+
+
+def _check_plan_reference(doc, customer, plans_by_id, errors) -> bool:
+    versions = plans_by_id.get(customer.plan_id)
+    if versions is None:
+        errors.append(doc.source.error("$.plan.id", "unknown_reference",
+                                       f"there is no plan {customer.plan_id!r}"
+                                       + (f"; plans are: {', '.join(plans_by_id)}" if plans_by_id else "")))
+        return False
+    if customer.plan_version is not None and customer.plan_version not in {p.file.version for p in versions}:
+        errors.append(doc.source.error("$.plan.version", "unknown_reference",
+                                       f"plan {customer.plan_id} has no version {customer.plan_version!r}; it has "
+                                       f"{', '.join(p.file.version for p in versions)} (or use current)"))
+        return False
+    return True
+
+
+def _bundles(rulesets_by_id: dict, by_path: dict, errors: list) -> list[tuple]:
+    """For each date a rule set version takes effect: the rule sets in effect, checked together."""
+    days = sorted({r.file.effective_from for versions in rulesets_by_id.values() for r in versions})
+    result = []
+    for day in days:
+        members = [v for v in (_in_effect(vs, day) for vs in rulesets_by_id.values()) if v is not None]
+        members.sort(key=lambda r: (r.order, r.id))
+        deciders = {}
+        for ruleset in members:
+            for field in ruleset.decides:
+                if field in deciders:
+                    errors.append(by_path[ruleset.file.path].source.error(
+                        "$.decides", "duplicate_decision",
+                        f"{field} is also decided by {deciders[field].file.path} (from {day}); "
+                        "each field is decided by one rule set"))
+                deciders.setdefault(field, ruleset)
+        missing = [f for f in DECISION_FIELDS if f not in deciders]
+        if missing and members:
+            errors.append(by_path[members[-1].file.path].source.error(
+                "$.decides", "missing_decision",
+                f"from {day} no rule set decides {', '.join(missing)}; every decision field needs one"))
+        count = sum(len(r.rules) for r in members)
+        if count > MAX_RULES:
+            errors.append(by_path[members[0].file.path].source.error(
+                "$.rules", "too_many_rules",
+                f"the rule sets in effect from {day} hold {count} rules; the engine takes at most {MAX_RULES}"))
+        result.append((day, tuple(members)))
+    return result

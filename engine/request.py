@@ -1,0 +1,79 @@
+"""A decision request: checked against its JSON Schema, then made a value."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from engine.errors import FieldError, InvalidRequest
+from engine.schemas import validator_for
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    customer: str
+    received_at: datetime
+    channel: str
+    requester_email: str
+    category: str
+    ticket_id: str | None = None
+    summary: str | None = None
+
+
+def pointer(path) -> str:
+    """A JSON Pointer (RFC 6901) for a path of keys and indexes."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _field_errors(body) -> list[FieldError]:
+    validator = validator_for("decision-request")
+    errors = []
+    for error in validator.iter_errors(body):
+        path = list(error.absolute_path)
+        if error.validator == "required":
+            # jsonschema reports a missing field at its parent; name the field itself.
+            missing = [p for p in error.validator_value if p not in error.instance]
+            name = next((p for p in missing if error.message.startswith(repr(p))), missing[0])
+            errors.append(FieldError(pointer(path + [name]), "is required"))
+        elif error.validator == "additionalProperties":
+            known = error.schema.get("properties", {})
+            for extra in sorted(k for k in error.instance if k not in known):
+                errors.append(FieldError(pointer(path + [extra]), "is not a field of a decision request"))
+        else:
+            errors.append(FieldError(pointer(path), _message(error)))
+    return errors
+
+
+def _message(error) -> str:
+    if error.validator == "pattern" and error.absolute_path and error.absolute_path[-1] == "received_at":
+        return "must be an RFC 3339 date-time with an offset, e.g. 2026-11-27T09:30:00-06:00"
+    if error.validator == "maxLength":
+        return f"is longer than {error.validator_value} characters"
+    if error.validator == "type":
+        return f"must be of type {error.validator_value}"
+    return error.message if len(error.message) <= 200 else error.message[:200] + "..."
+
+
+def parse_request(body: object) -> DecisionRequest:
+    """Turn a decoded JSON body into a DecisionRequest, or raise InvalidRequest naming each field."""
+    errors = _field_errors(body)
+    if errors:
+        raise InvalidRequest(_summary(errors), sorted(set(errors), key=lambda e: e.pointer))
+    try:
+        received_at = datetime.fromisoformat(body["received_at"].upper().replace(" ", "T"))
+    except ValueError as exc:
+        raise InvalidRequest("received_at is not a valid date-time",
+                             [FieldError("/received_at", f"is not a valid date-time ({exc})")]) from None
+    return DecisionRequest(
+        customer=body["customer"],
+        received_at=received_at,
+        channel=body["channel"],
+        requester_email=body["requester"]["email"],
+        category=body["category"],
+        ticket_id=body.get("ticket_id"),
+        summary=body.get("summary"),
+    )
+
+
+def _summary(errors: list[FieldError]) -> str:
+    fields = ", ".join(sorted({e.pointer or "/" for e in errors}))
+    return f"the request has {len(errors)} invalid field{'s' if len(errors) != 1 else ''}: {fields}"

@@ -1,0 +1,167 @@
+"""YAML documents that remember where each value was written.
+
+PyYAML composes a node graph with marks; we build plain Python values from it
+and, beside them, a map from JSON path to (line, column), so any later stage
+can point a contract manager at the exact place in the file.
+
+Hostile input is refused, not expanded: aliases are counted as the nodes they
+copy, and documents deeper or larger than any policy needs are errors.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import yaml
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+from engine.errors import PolicyError
+
+MAX_DEPTH = 32
+MAX_NODES = 50_000
+MAX_BYTES = 2 * 1024 * 1024
+
+# Scalars are built by tag; timestamps stay strings so the schemas see exactly
+# what was written ("2026-01-01"), and floats become Decimal so "200.00" keeps
+# its cents.
+_constructor = yaml.SafeLoader(b"")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A parsed file: its data and where each part of it was written."""
+
+    path: str
+    data: object
+    positions: dict  # JSON path -> (line, column), both 1-based
+    text: bytes
+
+    def position(self, json_path: str) -> tuple[int, int]:
+        """The position of the value at ``json_path``, or of its nearest parent."""
+        path = json_path
+        while path not in self.positions and path != "$":
+            path = _parent(path)
+        return self.positions.get(path, (1, 1))
+
+    def error(self, json_path: str, code: str, message: str, severity: str = "error") -> PolicyError:
+        line, column = self.position(json_path)
+        return PolicyError(self.path, line, column, code, message, json_path, severity)
+
+
+def _parent(json_path: str) -> str:
+    cut = max(json_path.rfind("."), json_path.rfind("["))
+    return json_path[:cut] if cut > 0 else "$"
+
+
+def child_path(parent: str, key) -> str:
+    """The JSON path of ``key`` under ``parent``, in jsonschema's notation."""
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    key = str(key)
+    if key.isidentifier():
+        return f"{parent}.{key}"
+    return f"{parent}[{key!r}]"
+
+
+class _TooBig(Exception):
+    def __init__(self, mark, message):
+        super().__init__(message)
+        self.mark = mark
+        self.message = message
+
+
+class _Builder:
+    def __init__(self, path: str):
+        self.path = path
+        self.positions: dict = {}
+        self.errors: list[PolicyError] = []
+        self.nodes = 0
+
+    def build(self, node, json_path: str, depth: int):
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooBig(node.start_mark, f"the document has more than {MAX_NODES} values "
+                          "(aliases count every time they are used); split it or write it out")
+        if depth > MAX_DEPTH:
+            raise _TooBig(node.start_mark, f"values are nested more than {MAX_DEPTH} levels deep")
+        self.positions.setdefault(json_path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, MappingNode):
+            return self._mapping(node, json_path, depth)
+        if isinstance(node, SequenceNode):
+            return [self.build(item, child_path(json_path, i), depth + 1)
+                    for i, item in enumerate(node.value)]
+        return self._scalar(node)
+
+    def _mapping(self, node: MappingNode, json_path: str, depth: int) -> dict:
+        result: dict = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                self._error(key_node, "invalid_key", "a key must be a plain word, not a list or mapping")
+                continue
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                self._error(key_node, "unsupported_yaml", "merge keys (<<) are not supported; write the values out")
+                continue
+            key = key_node.value
+            if key in result:
+                self._error(key_node, "duplicate_key",
+                            f"key {key!r} appears twice in this mapping; keep one")
+                continue
+            path = child_path(json_path, key)
+            self.positions[path] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = self.build(value_node, path, depth + 1)
+        return result
+
+    def _scalar(self, node: ScalarNode):
+        tag = node.tag
+        if tag == "tag:yaml.org,2002:timestamp":
+            return node.value
+        if tag == "tag:yaml.org,2002:float":
+            try:
+                return Decimal(node.value.replace("_", ""))
+            except InvalidOperation:
+                return _constructor.construct_object(node)
+        if tag in ("tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:bool",
+                   "tag:yaml.org,2002:null"):
+            return _constructor.construct_object(node)
+        self._error(node, "unsupported_yaml", f"the tag {tag} is not supported in policy files")
+        return None
+
+    def _error(self, node, code, message):
+        mark = node.start_mark
+        self.errors.append(PolicyError(self.path, mark.line + 1, mark.column + 1, code, message))
+
+
+def parse(path: str, text: bytes) -> tuple[Source | None, list[PolicyError]]:
+    """Parse one YAML document; return it with its positions, or the errors."""
+    if len(text) > MAX_BYTES:
+        return None, [PolicyError(path, 1, 1, "file_too_large",
+                                  f"the file is larger than {MAX_BYTES // 1024} KiB; split it")]
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [PolicyError(path, 1, 1, "invalid_encoding",
+                                  f"the file is not UTF-8 (byte {exc.start}); save it as UTF-8")]
+    try:
+        documents = list(yaml.compose_all(decoded, Loader=yaml.SafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        return None, [PolicyError(path, line, column, "yaml_syntax", f"YAML syntax: {problem}")]
+    except yaml.YAMLError as exc:
+        return None, [PolicyError(path, 1, 1, "yaml_syntax", f"YAML syntax: {exc}")]
+    except RecursionError:
+        return None, [PolicyError(path, 1, 1, "too_deep", f"values are nested more than {MAX_DEPTH} levels deep")]
+    documents = [d for d in documents if d is not None]
+    if len(documents) != 1:
+        what = "is empty" if not documents else f"holds {len(documents)} documents"
+        return None, [PolicyError(path, 1, 1, "not_one_document",
+                                  f"the file {what}; a policy file holds exactly one YAML document")]
+    builder = _Builder(path)
+    try:
+        data = builder.build(documents[0], "$", 0)
+    except _TooBig as exc:
+        return None, [PolicyError(path, exc.mark.line + 1, exc.mark.column + 1, "too_large", exc.message)]
+    if builder.errors:
+        return None, builder.errors
+    return Source(path, data, builder.positions, text), []
