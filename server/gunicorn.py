@@ -1,0 +1,28 @@
+"""Serving the app with gunicorn, configured from the command line."""
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+from server.app import create_app
+
+
+class _Application(BaseApplication):
+    def __init__(self, app, options: dict):
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return self.application
+
+
+def serve(policy_set, bind: str, workers: int) -> None:
+    # The app, its policy set and compiled rules are built once here and
+    # shared by the forked workers (preload), so a worker starts instantly.
+    app = create_app({"POLICY_SET": policy_set})
+    _Application(app, {"bind": bind, "workers": workers, "preload_app": True, "accesslog": None,
+                       "graceful_timeout": 20, "timeout": 30, "proc_name": "supportpolicy"}).run()

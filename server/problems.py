@@ -1,0 +1,67 @@
+"""Every error the API returns, as an RFC 9457 problem document.
+
+One place turns engine errors and HTTP errors into problem documents, so
+views never build error responses themselves and no traceback ever leaves.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+from engine import EngineError
+
+log = logging.getLogger("supportpolicy")
+
+PROBLEM_TYPES = {
+    "invalid-request": "The request body is valid JSON but a field is missing or wrong; see `errors`.",
+    "unknown-customer": "The customer named in the request has no contract in the policy set.",
+    "no-policy-in-effect": "No version of the contract was in effect at the request's received_at.",
+    "malformed-json": "The request body is not valid JSON.",
+    "unsupported-media-type": "The request body must be sent as application/json.",
+    "payload-too-large": "The request body is larger than the server accepts (1 MiB).",
+    "not-found": "There is no resource at this path.",
+    "method-not-allowed": "The resource exists but does not accept this method.",
+    "engine-error": "The policy engine could not decide this request.",
+    "internal-error": "The server failed; the error has been logged.",
+}
+_HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large",
+               415: "unsupported-media-type", 400: "malformed-json"}
+
+
+def problem(status: int, slug: str, title: str, detail: str, errors=None, headers=None) -> Response:
+    body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
+    if errors:
+        body["errors"] = [e.as_dict() for e in errors]
+    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(EngineError)
+    def engine_error(error: EngineError):
+        return problem(error.status, error.slug, error.title, error.detail, error.errors)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        headers = {}
+        if error.code == 405 and error.valid_methods:
+            headers["Allow"] = ", ".join(error.valid_methods)
+        slug = _HTTP_SLUGS.get(error.code, "http-error")
+        detail = error.description or error.name
+        if error.code == 404:
+            detail = f"there is no resource at {request.path}"
+        elif error.code == 413:
+            detail = "the request body is larger than 1 MiB"
+        elif error.code == 405:
+            detail = f"{request.path} does not accept {request.method}"
+        return problem(error.code, slug, error.name, detail, headers=headers)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return problem(500, "internal-error", "Internal Server Error",
+                       "the server failed to handle this request; the error has been logged")
