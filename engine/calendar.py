@@ -77,27 +77,32 @@ class SupportSchedule:
         )
         return cls(ZoneInfo(data["time_zone"]), week, calendar)
 
+    def __post_init__(self):
+        object.__setattr__(self, "_days", {})
+
     def local(self, instant: datetime) -> datetime:
         return instant.astimezone(self.zone)
-
-    def midnight(self, day: date) -> datetime:
-        """The instant a local day starts (how effective_from dates are read)."""
-        return self._at(day, 0)
-
-    def holiday(self, instant: datetime) -> str | None:
-        return self.holidays.name(self.local(instant).date())
 
     def openings(self, instant: datetime) -> Iterator[tuple[datetime, datetime]]:
         """The open periods from ``instant`` on, in UTC; the first may have begun before it."""
         day = self.local(instant).date()
         for _ in range(LOOKAHEAD_DAYS):
-            if self.holidays.name(day) is None:
-                for start, end in self.week[day.weekday()]:
-                    opens, closes = self._at(day, start), self._at(day, end)
-                    if closes > instant:
-                        yield opens, closes
+            for opens, closes in self._day(day):
+                if closes > instant:
+                    yield opens, closes
             day += timedelta(days=1)
         raise NoOpening(f"the support schedule has no opening within {LOOKAHEAD_DAYS} days of {instant.isoformat()}")
+
+    def _day(self, day: date) -> tuple:
+        """The day's openings as UTC instants (none on a holiday), worked out once per day."""
+        openings = self._days.get(day)
+        if openings is None:
+            if len(self._days) > 20_000:
+                self._days.clear()
+            closed = self.holidays.name(day) is not None
+            openings = self._days[day] = () if closed else tuple(
+                (self._at(day, start), self._at(day, end)) for start, end in self.week[day.weekday()])
+        return openings
 
     def _at(self, day: date, minute: int) -> datetime:
         # Through UTC, so a wall time in a daylight-saving gap or fold is one instant.

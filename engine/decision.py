@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 
 from engine.facts import Facts
-from engine.model import Deadline, Escalation, Money, ResponseTarget, Route, Rule, Term, Terms
+from engine.model import Deadline, Escalation, Money, ResponseTarget, Route, Term, Terms
 from engine.terms import TERMS
 
 

@@ -7,7 +7,7 @@ them in one place.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable
 
 
@@ -100,16 +100,3 @@ class PolicySetInvalid(EngineError):
         count = len(self.policy_errors)
         lines = "\n".join(str(e) for e in self.policy_errors)
         super().__init__(f"{count} error{'s' if count != 1 else ''} in the policy set:\n{lines}")
-
-
-@dataclass
-class ErrorList:
-    """Collects policy errors while a stage runs, so none is lost."""
-
-    errors: list = field(default_factory=list)
-
-    def add(self, error: PolicyError) -> None:
-        self.errors.append(error)
-
-    def __bool__(self) -> bool:
-        return any(e.severity == "error" for e in self.errors)

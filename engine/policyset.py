@@ -20,11 +20,14 @@ from engine.errors import EngineError, FieldError, NoPolicyInEffect, PolicyError
 from engine.evaluate import CompiledRules
 from engine.facts import derive
 from engine.load import Document, label_from_root_name, read_documents
-from engine.model import DECISION_FIELDS, RuleSet
+from engine.model import DECISION_FIELDS
 from engine.request import parse_request
 from engine.resources import shipped
 from engine.validate import (build_customer, build_plan, build_ruleset, check_dates, customer_terms,
                              schema_errors)
+
+
+MODELINE = b"# yaml-language-server: $schema="
 
 
 @dataclass(frozen=True)
@@ -97,12 +100,10 @@ class PolicySet:
         else:
             plan = next(p for p in plan_versions if p.file.version == customer.plan_version)
         terms = self._terms[(customer.file.path, plan.file.path)]
-        bundle = _in_effect(self.bundles, terms.schedule.local(request.received_at).date(),
-                            key=lambda b: b.effective_from)
+        facts = derive(request, customer, terms)
+        bundle = _in_effect(self.bundles, facts.local_time.date(), key=lambda b: b.effective_from)
         if bundle is None:
             raise self._not_in_effect("the rules", self.bundles[0].effective_from)
-
-        facts = derive(request, customer, terms)
         fired = bundle.compiled.fired(facts.for_rules())
         chosen = choose(bundle.rulesets, fired, bundle.compiled.rules)
         try:
@@ -159,6 +160,11 @@ def check_policy_set(roots, label=label_from_root_name) -> tuple[PolicySet | Non
     by_path = {d.path: d for d in documents}
     valid: list[Document] = []
     for doc in documents:
+        if not doc.source.text.startswith(MODELINE):
+            errors.append(doc.source.error("$", "missing_modeline",
+                                           f"the file does not start with `{MODELINE.decode()}<path to "
+                                           f"schemas/{doc.kind}.schema.json>`, which lets editors check it",
+                                           severity="warning"))
         problems = schema_errors(doc.source, doc.kind) or check_dates(doc)
         errors.extend(problems)
         if not problems:
@@ -180,23 +186,28 @@ def check_policy_set(roots, label=label_from_root_name) -> tuple[PolicySet | Non
                     f"plan {plan.file.id} keeps its hours in {zone} in {versions[0].file.path}; every version "
                     "of a plan keeps one time zone (effective dates are read in it); make a new plan instead"))
 
-    choices = {"channels": _union(p.terms.channels for p in plans),
-               "categories": _union(p.terms.categories for p in plans), "days": DAYS}
+    # References are checked against every plan that passed its schema, even one with
+    # other errors, so one mistake in a plan is not echoed by every file that uses it.
+    plan_data = [d.source.data for d in valid if d.kind == "plan"]
+    plan_versions = {}
+    for data in plan_data:
+        plan_versions.setdefault(data["plan"], []).append(data["version"])
+    choices = {"channels": _union(d["channels"] for d in plan_data),
+               "categories": _union(d["categories"] for d in plan_data), "days": DAYS}
     rulesets = []
     for doc in (d for d in valid if d.kind == "ruleset"):
         ruleset, problems = build_ruleset(doc, choices)
         errors.extend(problems)
-        if ruleset:
-            rulesets.append(ruleset)
+        rulesets.append(ruleset)
     rulesets_by_id = _group(rulesets, errors, by_path)
 
     customers, terms = [], {}
     for doc in (d for d in valid if d.kind == "customer"):
         customer, problems = build_customer(doc)
         errors.extend(problems)
-        if customer and _check_plan_reference(doc, customer, plans_by_id, errors):
+        if customer and _check_plan_reference(doc, customer, plan_versions, errors):
             customers.append(customer)
-            for plan in plans_by_id[customer.plan_id]:
+            for plan in plans_by_id.get(customer.plan_id, ()):
                 if customer.plan_version in (None, plan.file.version):
                     merged, problems = customer_terms(doc, customer, plan)
                     errors.extend(problems)
@@ -209,8 +220,16 @@ def check_policy_set(roots, label=label_from_root_name) -> tuple[PolicySet | Non
     bundles_plan = _bundles(rulesets_by_id, by_path, errors)
     if any(e.severity == "error" for e in errors):
         return None, sorted(set(errors))
-    bundles = [RuleBundle(day, members, CompiledRules.for_definition(compile_rulesets(members)))
-               for day, members in bundles_plan]
+    bundles = []
+    for day, members in bundles_plan:
+        try:
+            compiled = CompiledRules.for_definition(compile_rulesets(members))
+        except Exception as exc:  # durable-rules refuses a definition: report it, never crash
+            first = by_path[members[0].file.path].source
+            return None, sorted(set(errors + [first.error("$.rules", "compile_error",
+                                                          f"the rules engine refused the rule sets in effect "
+                                                          f"from {day}: {exc}")]))
+        bundles.append(RuleBundle(day, members, compiled))
     files = [x.file for group in (plans_by_id, customers_by_id, rulesets_by_id) for vs in group.values() for x in vs]
     return PolicySet(plans_by_id, customers_by_id, terms, bundles, files, errors), sorted(set(errors))
 
@@ -230,17 +249,17 @@ def _union(mappings) -> tuple:
     return tuple(seen)
 
 
-def _check_plan_reference(doc, customer, plans_by_id, errors) -> bool:
-    versions = plans_by_id.get(customer.plan_id)
+def _check_plan_reference(doc, customer, plan_versions: dict, errors) -> bool:
+    versions = plan_versions.get(customer.plan_id)
     if versions is None:
         errors.append(doc.source.error("$.plan.id", "unknown_reference",
                                        f"there is no plan {customer.plan_id!r}"
-                                       + (f"; plans are: {', '.join(plans_by_id)}" if plans_by_id else "")))
+                                       + (f"; plans are: {', '.join(plan_versions)}" if plan_versions else "")))
         return False
-    if customer.plan_version is not None and customer.plan_version not in {p.file.version for p in versions}:
+    if customer.plan_version is not None and customer.plan_version not in versions:
         errors.append(doc.source.error("$.plan.version", "unknown_reference",
                                        f"plan {customer.plan_id} has no version {customer.plan_version!r}; it has "
-                                       f"{', '.join(p.file.version for p in versions)} (or use current)"))
+                                       f"{', '.join(sorted(versions))} (or use current)"))
         return False
     return True
 

@@ -7,6 +7,8 @@ from datetime import datetime
 from engine.errors import FieldError, InvalidRequest
 from engine.schemas import validator_for
 
+FIRST_YEAR, LAST_YEAR = 2000, 2199
+
 
 @dataclass(frozen=True)
 class DecisionRequest:
@@ -63,6 +65,10 @@ def parse_request(body: object) -> DecisionRequest:
     except ValueError as exc:
         raise InvalidRequest("received_at is not a valid date-time",
                              [FieldError("/received_at", f"is not a valid date-time ({exc})")]) from None
+    if not FIRST_YEAR <= received_at.year <= LAST_YEAR:
+        # Far dates are typing mistakes, and would overflow the calendar's arithmetic.
+        raise InvalidRequest("received_at is out of range",
+                             [FieldError("/received_at", f"must be between {FIRST_YEAR} and {LAST_YEAR}")])
     return DecisionRequest(
         customer=body["customer"],
         received_at=received_at,

@@ -215,7 +215,7 @@ def customer_terms(doc: Document, customer: Customer, plan: Plan) -> tuple[Terms
 
 # ---- rule sets --------------------------------------------------------------
 
-def build_ruleset(doc: Document, choices: dict) -> tuple[RuleSet | None, list[PolicyError]]:
+def build_ruleset(doc: Document, choices: dict) -> tuple[RuleSet, list[PolicyError]]:
     """A rule set whose conditions name known facts and values and whose outcomes fit its fields.
 
     ``choices`` maps each choice fact's source ("channels", ...) to the values the plans define.
@@ -242,9 +242,9 @@ def build_ruleset(doc: Document, choices: dict) -> tuple[RuleSet | None, list[Po
     default = Rule(ruleset_id, raw_default["id"], (),
                    _outcome(source, raw_default["then"], "$.default.then", decides, True, errors),
                    doc.path, source.position("$.default")[0], is_default=True)
-    if errors:
-        return None, errors
-    return RuleSet(policy_file(doc), hit_policy, decides, tuple(rules), default), []
+    # Returned even with errors: the set-wide checks (which rule set decides what)
+    # still need it, and a set with any error is never compiled.
+    return RuleSet(policy_file(doc), hit_policy, decides, tuple(rules), default), errors
 
 
 def _conditions(source, when: dict, path: str, choices: dict, errors: list) -> tuple:
