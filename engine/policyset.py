@@ -45,6 +45,12 @@ def _in_effect(versions: list, day: date, key=lambda version: version.file.effec
     return versions[index - 1] if index else None
 
 
+def digest(files) -> str:
+    """A content hash of these files (as sha256sum would list them, sorted by path)."""
+    listing = "".join(f"{f.sha256}  {f.path}\n" for f in sorted(files, key=lambda f: f.path))
+    return "sha256:" + hashlib.sha256(listing.encode()).hexdigest()
+
+
 def _group(items, errors: list, documents: dict) -> dict:
     """Versions by id, sorted by effective date; two versions may share neither a version nor a date."""
     groups = {}
@@ -76,8 +82,7 @@ class PolicySet:
         self.warnings = tuple(warnings)
         self._terms = terms
         self._references = {}
-        self.digest = "sha256:" + hashlib.sha256(
-            "".join(f"{f.sha256}  {f.path}\n" for f in sorted(files, key=lambda f: f.path)).encode()).hexdigest()
+        self.digest = digest(files)
         self.loaded_at = datetime.now(timezone.utc)
 
     def decide(self, body, decision_id: str | None = None) -> Decision:
@@ -135,10 +140,8 @@ class PolicySet:
         reference = self._references.get(key)
         if reference is None:
             files = [customer.file, plan.file] + [r.file for r in bundle.rulesets]
-            digest = hashlib.sha256("".join(f"{f.sha256}  {f.path}\n" for f in sorted(files, key=lambda f: f.path))
-                                    .encode()).hexdigest()
             reference = self._references[key] = {
-                "id": plan.file.id, "version": plan.file.version, "digest": f"sha256:{digest}",
+                "id": plan.file.id, "version": plan.file.version, "digest": digest(files),
                 "files": [f.as_json() for f in files],
             }
         return reference
