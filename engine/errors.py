@@ -70,6 +70,12 @@ class EngineError(Exception):
         self.errors = tuple(errors)
 
 
+class MalformedRequest(EngineError):
+    status = 400
+    slug = "malformed-json"
+    title = "The request body is not JSON"
+
+
 class InvalidRequest(EngineError):
     status = 422
     slug = "invalid-request"

@@ -4,10 +4,11 @@ from __future__ import annotations
 import json
 
 from flask import Flask, Response, request
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from werkzeug.exceptions import UnsupportedMediaType
 
 from engine import PolicySet, load_policy_set
 from engine.policyset import default_roots
+from engine.request import decode_json
 from server import problems
 from server.openapi import openapi_document
 
@@ -67,12 +68,4 @@ def _roots(config) -> tuple:
 def _json_body():
     if request.mimetype != "application/json":
         raise UnsupportedMediaType(f"send the request body as application/json, not {request.mimetype or 'nothing'}")
-    raw = request.get_data(cache=False)
-    try:
-        return json.loads(raw)
-    except UnicodeDecodeError:
-        raise BadRequest("the body is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise BadRequest(f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-    except RecursionError:
-        raise BadRequest("the body is not valid JSON: it is nested too deeply") from None
+    return decode_json(request.get_data(cache=False))

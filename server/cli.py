@@ -15,6 +15,7 @@ import click
 from engine import EngineError
 from engine.load import label_from_root_name
 from engine.policyset import check_policy_set, default_roots
+from engine.request import decode_json
 
 EXIT_INVALID, EXIT_USAGE, EXIT_POLICY = 1, 2, 3
 
@@ -78,12 +79,7 @@ def decide(request_file, policies, rules):
     """Print the decision for one request (a JSON file, or - for standard input)."""
     policy_set = _load_or_exit(policies, rules)
     try:
-        body = json.loads(request_file.read())
-    except (ValueError, RecursionError) as exc:
-        click.echo(f"supportpolicy: the request is not valid JSON: {exc}", err=True)
-        sys.exit(EXIT_INVALID)
-    try:
-        decision = policy_set.decide(body)
+        decision = policy_set.decide(decode_json(request_file.read()))
     except EngineError as error:
         click.echo(f"supportpolicy: {error.detail}", err=True)
         for field in error.errors:
