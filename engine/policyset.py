@@ -160,6 +160,7 @@ def default_roots() -> tuple[Path, Path]:
 def check_policy_set(roots, label=label_from_root_name) -> tuple[PolicySet | None, list[PolicyError]]:
     """Load and check every file under ``roots``; the set when it is valid, and every error and warning."""
     documents, errors = read_documents(roots, label)
+    unreadable = bool(errors)
     by_path = {d.path: d for d in documents}
     valid: list[Document] = []
     for doc in documents:
@@ -190,13 +191,15 @@ def check_policy_set(roots, label=label_from_root_name) -> tuple[PolicySet | Non
                     "of a plan keeps one time zone (effective dates are read in it); make a new plan instead"))
 
     # References are checked against every plan that passed its schema, even one with
-    # other errors, so one mistake in a plan is not echoed by every file that uses it.
+    # other errors, so one mistake in a plan is not echoed by every file that uses it;
+    # while a file cannot be read or a plan fails its schema they are not checked at all.
     plan_data = [d.source.data for d in valid if d.kind == "plan"]
+    references_known = not unreadable and len(plan_data) == sum(d.kind == "plan" for d in documents)
     plan_versions = {}
     for data in plan_data:
         plan_versions.setdefault(data["plan"], []).append(data["version"])
     choices = {"channels": _union(d["channels"] for d in plan_data),
-               "categories": _union(d["categories"] for d in plan_data), "days": DAYS}
+               "categories": _union(d["categories"] for d in plan_data), "days": DAYS} if references_known else None
     rulesets = []
     for doc in (d for d in valid if d.kind == "ruleset"):
         ruleset, problems = build_ruleset(doc, choices)
@@ -208,7 +211,7 @@ def check_policy_set(roots, label=label_from_root_name) -> tuple[PolicySet | Non
     for doc in (d for d in valid if d.kind == "customer"):
         customer, problems = build_customer(doc)
         errors.extend(problems)
-        if customer and _check_plan_reference(doc, customer, plan_versions, errors):
+        if customer and _check_plan_reference(doc, customer, plan_versions, errors if references_known else []):
             customers.append(customer)
             for plan in plans_by_id.get(customer.plan_id, ()):
                 if customer.plan_version in (None, plan.file.version):

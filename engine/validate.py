@@ -218,7 +218,8 @@ def customer_terms(doc: Document, customer: Customer, plan: Plan) -> tuple[Terms
 def build_ruleset(doc: Document, choices: dict) -> tuple[RuleSet, list[PolicyError]]:
     """A rule set whose conditions name known facts and values and whose outcomes fit its fields.
 
-    ``choices`` maps each choice fact's source ("channels", ...) to the values the plans define.
+    ``choices`` maps each choice fact's source ("channels", ...) to the values the plans define,
+    or is None when the plans could not all be read (values are then not checked).
     """
     data, source = doc.source.data, doc.source
     errors = []
@@ -261,6 +262,9 @@ def _conditions(source, when: dict, path: str, choices: dict, errors: list) -> t
             values = tuple(values) if isinstance(values, list) else (values,)
         else:
             op, values = "eq", (condition,)
+        if spec.kind == "choice" and choices is None:  # the plans defining the values could not be read
+            conditions.append(Condition(fact, op, values))
+            continue
         allowed = (True, False) if spec.kind == "boolean" else tuple(choices.get(spec.choices, ()))
         for value in values:
             if spec.kind == "boolean" and not isinstance(value, bool):
@@ -316,6 +320,6 @@ def _term(source, place: str, name: str, path: str, errors: list) -> Term:
     if wanted != kind:
         fitting = [t for t, spec in TERMS.items() if spec.kind == wanted]
         errors.append(source.error(path, "term_mismatch",
-                                   f"the term {name} is a {kind.replace('_', ' ')} and cannot fill {place}"
+                                   f"the term {name} gives a value of kind {kind} and cannot fill {place}"
                                    + (f"; use one of: {', '.join(fitting)}" if fitting else "")))
     return Term(name)

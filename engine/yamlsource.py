@@ -64,9 +64,10 @@ def child_path(parent: str, key) -> str:
 
 
 class _TooBig(Exception):
-    def __init__(self, mark, message):
+    def __init__(self, mark, code, message):
         super().__init__(message)
         self.mark = mark
+        self.code = code
         self.message = message
 
 
@@ -77,41 +78,40 @@ class _Builder:
         self.errors: list[PolicyError] = []
         self.nodes = 0
 
-    def build(self, node, json_path: str, depth: int):
+    def build(self, node, json_path: str, depth: int = 0):
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise _TooBig(node.start_mark, f"the document has more than {MAX_NODES} values "
+            raise _TooBig(node.start_mark, "too_large", f"the document has more than {MAX_NODES} values "
                           "(aliases count every time they are used); split it or write it out")
-        if depth > MAX_DEPTH:
-            raise _TooBig(node.start_mark, f"values are nested more than {MAX_DEPTH} levels deep")
+        if depth > MAX_DEPTH:  # reachable through aliases of deep values
+            raise _TooBig(node.start_mark, "too_deep", f"values are nested more than {MAX_DEPTH} levels deep")
         self.positions.setdefault(json_path, (node.start_mark.line + 1, node.start_mark.column + 1))
         if isinstance(node, MappingNode):
             return self._mapping(node, json_path, depth)
         if isinstance(node, SequenceNode):
             return [self.build(item, child_path(json_path, i), depth + 1)
                     for i, item in enumerate(node.value)]
-        return self._scalar(node)
+        return self._scalar(node, json_path)
 
     def _mapping(self, node: MappingNode, json_path: str, depth: int) -> dict:
         result: dict = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
-                self._error(key_node, "invalid_key", "a key must be a plain word, not a list or mapping")
+                self._error(key_node, json_path, "invalid_key", "a key must be a plain word, not a list or mapping")
                 continue
             if key_node.tag == "tag:yaml.org,2002:merge":
-                self._error(key_node, "unsupported_yaml", "merge keys (<<) are not supported; write the values out")
+                self._error(key_node, json_path, "unsupported_yaml", "merge keys (<<) are not supported; write the values out")
                 continue
             key = key_node.value
-            if key in result:
-                self._error(key_node, "duplicate_key",
-                            f"key {key!r} appears twice in this mapping; keep one")
-                continue
             path = child_path(json_path, key)
+            if key in result:
+                self._error(key_node, path, "duplicate_key", f"key {key!r} appears twice in this mapping; keep one")
+                continue
             self.positions[path] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             result[key] = self.build(value_node, path, depth + 1)
         return result
 
-    def _scalar(self, node: ScalarNode):
+    def _scalar(self, node: ScalarNode, json_path: str):
         tag = node.tag
         if tag == "tag:yaml.org,2002:timestamp":
             return node.value
@@ -123,12 +123,29 @@ class _Builder:
         if tag in ("tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:bool",
                    "tag:yaml.org,2002:null"):
             return _constructor.construct_object(node)
-        self._error(node, "unsupported_yaml", f"the tag {tag} is not supported in policy files")
+        self._error(node, json_path, "unsupported_yaml", f"the tag {tag} is not supported in policy files")
         return None
 
-    def _error(self, node, code, message):
+    def _error(self, node, json_path, code, message):
         mark = node.start_mark
-        self.errors.append(PolicyError(self.path, mark.line + 1, mark.column + 1, code, message))
+        self.errors.append(PolicyError(self.path, mark.line + 1, mark.column + 1, code, message, json_path))
+
+
+def _too_deep(text: str):
+    """The mark where nesting first goes deeper than MAX_DEPTH, or None.
+
+    Read from the event stream, which PyYAML produces without recursion, so a
+    hostile document is refused quickly and at the right place.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return event.start_mark
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+    return None
 
 
 def parse(path: str, text: bytes) -> tuple[Source | None, list[PolicyError]]:
@@ -142,6 +159,10 @@ def parse(path: str, text: bytes) -> tuple[Source | None, list[PolicyError]]:
         return None, [PolicyError(path, 1, 1, "invalid_encoding",
                                   f"the file is not UTF-8 (byte {exc.start}); save it as UTF-8")]
     try:
+        too_deep = _too_deep(decoded)
+        if too_deep:
+            return None, [PolicyError(path, too_deep.line + 1, too_deep.column + 1, "too_deep",
+                                      f"values are nested more than {MAX_DEPTH} levels deep")]
         documents = list(yaml.compose_all(decoded, Loader=yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -150,8 +171,6 @@ def parse(path: str, text: bytes) -> tuple[Source | None, list[PolicyError]]:
         return None, [PolicyError(path, line, column, "yaml_syntax", f"YAML syntax: {problem}")]
     except yaml.YAMLError as exc:
         return None, [PolicyError(path, 1, 1, "yaml_syntax", f"YAML syntax: {exc}")]
-    except RecursionError:
-        return None, [PolicyError(path, 1, 1, "too_deep", f"values are nested more than {MAX_DEPTH} levels deep")]
     documents = [d for d in documents if d is not None]
     if len(documents) != 1:
         what = "is empty" if not documents else f"holds {len(documents)} documents"
@@ -161,7 +180,7 @@ def parse(path: str, text: bytes) -> tuple[Source | None, list[PolicyError]]:
     try:
         data = builder.build(documents[0], "$", 0)
     except _TooBig as exc:
-        return None, [PolicyError(path, exc.mark.line + 1, exc.mark.column + 1, "too_large", exc.message)]
+        return None, [PolicyError(path, exc.mark.line + 1, exc.mark.column + 1, exc.code, exc.message)]
     if builder.errors:
         return None, builder.errors
     return Source(path, data, builder.positions, text), []

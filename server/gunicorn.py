@@ -14,7 +14,8 @@ class _Application(BaseApplication):
 
     def load_config(self):
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:  # settings newer than the oldest gunicorn we support
+                self.cfg.set(key, value)
 
     def load(self):
         return self.application
@@ -25,4 +26,6 @@ def serve(policy_set, bind: str, workers: int) -> None:
     # shared by the forked workers (preload), so a worker starts instantly.
     app = create_app({"POLICY_SET": policy_set})
     _Application(app, {"bind": bind, "workers": workers, "preload_app": True, "accesslog": None,
-                       "graceful_timeout": 20, "timeout": 30, "proc_name": "supportpolicy"}).run()
+                       "graceful_timeout": 20, "timeout": 30, "proc_name": "supportpolicy",
+                       # gunicorn 27's control socket sits at one path per user: two servers would share it.
+                       "control_socket_disable": True}).run()
