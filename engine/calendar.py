@@ -97,7 +97,7 @@ class SupportSchedule:
         """The day's openings as UTC instants (none on a holiday), worked out once per day."""
         openings = self._days.get(day)
         if openings is None:
-            if len(self._days) > 20_000:
+            if len(self._days) > 4096:  # about ten years of days: ample, and bounded
                 self._days.clear()
             closed = self.holidays.name(day) is not None
             openings = self._days[day] = () if closed else tuple(

@@ -14,6 +14,7 @@ import json
 import threading
 
 import durable_rules_engine as durable
+import orjson
 
 from engine.compiler import MARKER, CompiledDefinition
 
@@ -55,7 +56,7 @@ class CompiledRules:
             return []
         fact = dict(facts, sid=_SESSION, id=_FACT_ID)
         fact[MARKER] = 1
-        document = json.dumps(fact)
+        document = orjson.dumps(fact).decode()
         names = []
         with _LOCK:
             status, state = durable.assert_fact(self._handle, document)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from types import MappingProxyType
 from typing import Mapping, Union
 
@@ -40,10 +41,14 @@ class Money:
     def from_data(cls, data: Mapping) -> "Money":
         return cls(Decimal(str(data["amount"])), data["currency"])
 
+    @cached_property
+    def text(self) -> str:
+        """The amount as the API writes it: at least two decimals ("200.00"), more only when the policy has them."""
+        exact = self.amount.as_tuple().exponent < -2
+        return str(self.amount if exact else self.amount.quantize(Decimal("0.01")))
+
     def as_json(self) -> dict:
-        # At least two decimals ("200.00"), more only when the policy wrote them.
-        amount = self.amount if self.amount.as_tuple().exponent < -2 else self.amount.quantize(Decimal("0.01"))
-        return {"amount": str(amount), "currency": self.currency}
+        return {"amount": self.text, "currency": self.currency}
 
 
 @dataclass(frozen=True)

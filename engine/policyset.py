@@ -88,22 +88,7 @@ class PolicySet:
     def decide(self, body, decision_id: str | None = None) -> Decision:
         """Decide one request (a decoded JSON body) with the versions in effect at its received_at."""
         request = parse_request(body)
-        versions = self.customers.get(request.customer)
-        if not versions:
-            raise UnknownCustomer(f"no customer contract has the id {request.customer!r}",
-                                  [FieldError("/customer", "is not a customer of this policy set")])
-        customer = next((c for c in reversed(versions)
-                         if self._local_day(c.plan_id, request.received_at) >= c.file.effective_from), None)
-        if customer is None:
-            raise self._not_in_effect(f"{request.customer}'s contract", versions[0].file.effective_from)
-        plan_versions = self.plans[customer.plan_id]
-        day = self._local_day(customer.plan_id, request.received_at)
-        if customer.plan_version is None:
-            plan = _in_effect(plan_versions, day)
-            if plan is None:
-                raise self._not_in_effect(f"plan {customer.plan_id}", plan_versions[0].file.effective_from)
-        else:
-            plan = next(p for p in plan_versions if p.file.version == customer.plan_version)
+        customer, plan = self._contract(request)
         terms = self._terms[(customer.file.path, plan.file.path)]
         facts = derive(request, customer, terms)
         bundle = _in_effect(self.bundles, facts.local_time.date(), key=lambda b: b.effective_from)
@@ -125,6 +110,24 @@ class PolicySet:
             outcome=outcome,
             trace=tuple(rule for _, rules in chosen for rule in rules),
         )
+
+    def _contract(self, request) -> tuple:
+        """The customer's contract version and its plan version in effect at received_at."""
+        versions = self.customers.get(request.customer)
+        if not versions:
+            raise UnknownCustomer(f"no customer contract has the id {request.customer!r}",
+                                  [FieldError("/customer", "is not a customer of this policy set")])
+        customer = next((c for c in reversed(versions)
+                         if self._local_day(c.plan_id, request.received_at) >= c.file.effective_from), None)
+        if customer is None:
+            raise self._not_in_effect(f"{request.customer}'s contract", versions[0].file.effective_from)
+        plan_versions = self.plans[customer.plan_id]
+        if customer.plan_version is not None:
+            return customer, next(p for p in plan_versions if p.file.version == customer.plan_version)
+        plan = _in_effect(plan_versions, self._local_day(customer.plan_id, request.received_at))
+        if plan is None:
+            raise self._not_in_effect(f"plan {customer.plan_id}", plan_versions[0].file.effective_from)
+        return customer, plan
 
     def _local_day(self, plan_id: str, instant: datetime) -> date:
         # All versions of a plan keep one time zone (checked at load), so any version tells it.

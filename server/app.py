@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import orjson
 from flask import Flask, Response, request
 from werkzeug.exceptions import UnsupportedMediaType
 
@@ -36,7 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     @app.post("/v1/decisions")
     def decide():
         decision = policy_set.decide(_json_body())
-        return Response(json.dumps(decision.as_json()), mimetype="application/json")
+        return Response(orjson.dumps(decision.as_json()), mimetype="application/json")
 
     @app.get("/v1/policies")
     def policies():

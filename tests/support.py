@@ -7,6 +7,9 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DESIGNATED = "it.director@demo-city.gov"
 OTHER = "resident@example.org"
+CHANNELS = ("phone", "voicemail", "email", "portal")
+CATEGORIES = ("website_down", "application_malfunction", "application_error", "usage_question",
+              "suggestion", "additional_services", "other")
 
 
 def make_request(received_at: str, channel: str = "email", category: str = "usage_question",

@@ -10,7 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from engine.schemas import schema
-from support import DESIGNATED, OTHER, REPO, make_request
+from support import CATEGORIES, CHANNELS, DESIGNATED, OTHER, REPO, make_request
 
 # decision-api.md's response table, in its order.
 CONTRACT_FIELDS = [
@@ -23,9 +23,6 @@ REQUIRED_REQUEST_FIELDS = {"customer", "received_at", "channel", "requester", "c
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
-CHANNELS = ["phone", "voicemail", "email", "portal"]
-CATEGORIES = ["website_down", "application_malfunction", "application_error", "usage_question", "suggestion",
-              "additional_services", "other"]
 TIMES = [
     "2026-11-27T10:00:00-06:00",  # Friday, open
     "2026-11-28T23:00:00-06:00",  # Saturday night

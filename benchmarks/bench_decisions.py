@@ -1,0 +1,529 @@
+#!/usr/bin/env python
+"""How fast supportpolicy decides: in-process, and over HTTP against a bare Flask app.
+
+    python benchmarks/bench_decisions.py [--quick] [--json]
+
+(a) In-process: microseconds per ``PolicySet.decide(body)`` for the shipped
+    policy, on a mix of requests covering every row of the decision table,
+    every channel and category, holidays, boundaries and several UTC offsets;
+    median and p99 over at least 20,000 decisions after a warm-up.
+(b) HTTP: requests per second of ``POST /v1/decisions`` served by
+    ``supportpolicy serve --workers 2`` and, one after the other with the same
+    client, concurrency and duration, by a bare Flask endpoint that only parses
+    the JSON body (benchmarks/bare_app.py) under the same gunicorn settings.
+
+Everything listens on 127.0.0.1 on free ports; every server it starts is
+stopped at the end, on Ctrl-C and on errors. Counts and durations are bounded.
+The load client is Python threads with one http.client connection each; it
+keeps a connection alive for as long as the server does (gunicorn's sync worker
+closes it after every response, and then each request pays for a new one).
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import json
+import math
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import orjson
+
+HERE = Path(__file__).resolve().parent
+try:
+    import engine  # installed, or on PYTHONPATH
+except ImportError:  # a source checkout run without PYTHONPATH
+    sys.path.insert(0, str(HERE.parent))
+    import engine
+import server
+from engine import load_policy_set
+
+try:
+    import psutil
+except ImportError:  # optional: only the CPU columns need it
+    psutil = None
+
+TARGET_MEDIAN_US = 100.0
+TARGET_RATIO = 0.85
+HOST = "127.0.0.1"
+MAX_DURATION = 60.0
+MAX_CONCURRENCY = 64
+
+DESIGNATED = ("it.director@demo-city.gov", "WebMaster@Demo-City.gov")
+OTHERS = ("resident@example.org", "clerk@demo-city.gov")
+# (local situation, instant): in and out of hours, weekends, a holiday, the
+# opening and closing instants, both Chicago offsets and foreign ones.
+TIMES = (
+    "2026-11-27T10:00:00-06:00",  # Friday, in hours
+    "2026-11-24T07:00:00-06:00",  # Tuesday, the opening instant
+    "2026-11-23T18:00:00-06:00",  # Monday, an hour before closing
+    "2026-07-15T14:30:00-05:00",  # Wednesday, daylight saving time
+    "2026-03-09T15:45:00Z",       # Monday, given in UTC
+    "2026-11-27T19:00:00-06:00",  # Friday, the closing instant
+    "2026-11-28T23:00:00-06:00",  # Saturday night
+    "2026-11-29T09:00:00-06:00",  # Sunday morning
+    "2026-11-26T11:00:00-06:00",  # Thanksgiving
+    "2026-07-16T02:10:00+02:00",  # Wednesday night in Chicago, given in CEST
+)
+CHANNELS = ("phone", "voicemail", "email", "portal")
+CATEGORIES = ("website_down", "application_malfunction", "application_error", "usage_question",
+              "suggestion", "additional_services", "other")
+
+
+def request_mix() -> list[dict]:
+    """Every time, channel, category and kind of requester, in a fixed shuffled order."""
+    mix = []
+    emails = DESIGNATED + OTHERS
+    for n, (when, channel, category, email) in enumerate(itertools.product(TIMES, CHANNELS, CATEGORIES, emails)):
+        body = {"customer": "demo-city", "received_at": when, "channel": channel,
+                "requester": {"email": email}, "category": category}
+        if n % 3 == 0:
+            body["ticket_id"] = f"INC-{100000 + n}"
+        if n % 5 == 0:
+            body["summary"] = "The permit search page shows an error after login. " * (1 + n % 4)
+        mix.append(body)
+    # A fixed permutation (stride coprime with the length), so runs are comparable.
+    stride = next(s for s in range(len(mix) // 3, len(mix)) if math.gcd(s, len(mix)) == 1)
+    return [mix[(i * stride) % len(mix)] for i in range(len(mix))]
+
+
+def table_row(decision: dict) -> int:
+    """Which row of decision-api.md's table decided."""
+    if decision["emergency_support"]:
+        return 1
+    if decision["in_business_hours"]:
+        return 2 if decision["respond_by"] == decision["received_at"] else 3
+    return 4 if decision["billable"] else 5
+
+
+def percentile(sorted_values: list, q: float):
+    """Nearest-rank percentile of an already sorted list."""
+    if not sorted_values:
+        return None
+    return sorted_values[min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))]
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# -- (a) in-process -------------------------------------------------------------------------------
+
+def bench_in_process(policy_set, mix: list, warm_up: int, count: int) -> dict:
+    rows = {}
+    for body in mix:
+        row = table_row(policy_set.decide(body).as_json())
+        rows[row] = rows.get(row, 0) + 1
+    if sorted(rows) != [1, 2, 3, 4, 5]:
+        raise SystemExit(f"the request mix does not cover every row of the decision table: {rows}")
+
+    def timed(step) -> dict:
+        for body in itertools.islice(itertools.cycle(mix), warm_up):
+            step(body)
+        samples = [0] * count
+        clock = time.perf_counter_ns
+        started = clock()
+        for i in range(count):
+            body = mix[i % len(mix)]
+            t0 = clock()
+            step(body)
+            samples[i] = clock() - t0
+        wall = (clock() - started) / 1e9
+        samples.sort()
+        return {"decisions": count, "warm_up": warm_up,
+                "median_us": samples[len(samples) // 2] / 1000, "p99_us": percentile(samples, 0.99) / 1000,
+                "mean_us": sum(samples) / len(samples) / 1000, "decisions_per_s": count / wall}
+
+    decide = policy_set.decide
+    log(f"in-process: {warm_up:,} warm-up + {count:,} timed decisions ...")
+    result = timed(decide)
+    log("in-process: the same with as_json() and orjson.dumps() (what the HTTP view does) ...")
+    result["with_document"] = timed(lambda body: orjson.dumps(decide(body).as_json()))
+    result["mix"] = {"requests": len(mix), "rows": {str(k): rows[k] for k in sorted(rows)}}
+    return result
+
+
+# -- servers --------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent():  # runs in the child before exec (Linux): stop if the benchmark dies
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - best effort; stop() is the real clean-up
+        pass
+
+
+class Server:
+    """One gunicorn server started as a subprocess in its own process group."""
+
+    def __init__(self, name: str, argv: list, port: int, workers: int, workdir: Path):
+        self.name, self.argv, self.port, self.expected_workers = name, argv, port, workers
+        self.log_path = workdir / f"{name}.log"
+        self.process = None
+        self.worker_pids: list[int] = []
+
+    def start(self, timeout: float = 60.0) -> None:
+        env = dict(os.environ)
+        # The code the benchmark itself imported: an install, or this checkout.
+        code_root = str(Path(server.__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (code_root, env.get("PYTHONPATH")) if p)
+        env["PYTHONUNBUFFERED"] = "1"
+        with open(self.log_path, "wb") as out:
+            self.process = subprocess.Popen(
+                self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
+                cwd=str(HERE), start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the {self.name} server exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                connection = http.client.HTTPConnection(HOST, self.port, timeout=2)
+                connection.request("GET", "/healthz")
+                status = connection.getresponse().status
+                connection.close()
+                if status == 200 and len(self.worker_pids_from_log()) >= self.expected_workers:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise RuntimeError(f"the {self.name} server did not answer within {timeout:.0f} s:\n{self.log()}")
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def worker_pids_from_log(self) -> list[int]:
+        return [int(line.rsplit(":", 1)[1]) for line in self.log().splitlines()
+                if "Booting worker with pid:" in line]
+
+    def worker_class(self) -> str:
+        for line in self.log().splitlines():
+            if "Using worker:" in line:
+                return line.rsplit("Using worker:", 1)[1].strip()
+        return "unknown"
+
+    def workers(self) -> list:
+        """The live worker processes (psutil), for CPU accounting."""
+        if psutil is None or self.process is None:
+            return []
+        try:
+            return psutil.Process(self.process.pid).children()
+        except psutil.Error:
+            return []
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        pids = set(self.worker_pids_from_log())
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)  # gunicorn: quick shutdown
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        # Workers that outlived their master: only our own, by id, in the group we created.
+        for pid in pids:
+            try:
+                if os.getpgid(pid) == self.process.pid:
+                    os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+def _stop_all(servers: list) -> None:
+    """Stop every server; a second Ctrl-C or SIGTERM meanwhile does not cut the clean-up short."""
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in signals}
+    try:
+        for s in servers:
+            try:
+                s.stop()
+            except Exception as error:  # noqa: BLE001 - stop the others anyway
+                log(f"could not stop the {s.name} server (pid {s.process.pid}): {error}")
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+# -- (b) HTTP load --------------------------------------------------------------------------------
+
+class Load:
+    """Threads posting bodies for a fixed time, each on its own keep-alive connection."""
+
+    def __init__(self, port: int, bodies: list[bytes], concurrency: int, stop: threading.Event):
+        self.port, self.bodies, self.concurrency, self.stop = port, bodies, concurrency, stop
+
+    def run(self, duration: float) -> dict:
+        results = [None] * self.concurrency
+        start_at = time.perf_counter() + 0.05
+        stop_at = start_at + duration
+        threads = [threading.Thread(target=self._client, args=(i, start_at, stop_at, results), daemon=True)
+                   for i in range(self.concurrency)]
+        cpu_before = time.process_time()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(timeout=0.2)
+        cpu = time.process_time() - cpu_before
+        latencies = sorted(x for r in results for x in r["latencies"])
+        elapsed = max(r["ended"] for r in results) - start_at
+        ok = sum(r["ok"] for r in results)
+        errors = {}
+        for r in results:
+            for kind, n in r["errors"].items():
+                errors[kind] = errors.get(kind, 0) + n
+        return {"requests": len(latencies), "ok": ok, "errors": sum(errors.values()), "error_kinds": errors,
+                "seconds": elapsed, "requests_per_s": ok / elapsed if elapsed > 0 else 0.0,
+                "p50_ms": 1000 * percentile(latencies, 0.50) if latencies else None,
+                "p99_ms": 1000 * percentile(latencies, 0.99) if latencies else None,
+                "connections": sum(r["connections"] for r in results),
+                "client_cpu_percent": 100 * cpu / elapsed if elapsed > 0 else None}
+
+    def _client(self, index: int, start_at: float, stop_at: float, results: list) -> None:
+        clock = time.perf_counter
+        latencies, errors = [], {}
+        ok = connections = 0
+        connection = None
+        bodies = self.bodies
+        n = index * 97
+        headers = {"Content-Type": "application/json", "Connection": "keep-alive"}
+        while clock() < start_at:
+            time.sleep(0.001)
+        try:
+            while not self.stop.is_set() and clock() < stop_at:
+                body = bodies[n % len(bodies)]
+                n += 1
+                t0 = clock()
+                try:
+                    if connection is None:
+                        connection = http.client.HTTPConnection(HOST, self.port, timeout=10)
+                        connections += 1
+                    connection.request("POST", "/v1/decisions", body=body, headers=headers)
+                    response = connection.getresponse()
+                    data = response.read()
+                    if response.status == 200 and data:
+                        ok += 1
+                    else:
+                        kind = f"HTTP {response.status}"
+                        errors[kind] = errors.get(kind, 0) + 1
+                    if response.will_close:
+                        connection.close()
+                        connection = None
+                except (OSError, http.client.HTTPException) as error:
+                    kind = type(error).__name__
+                    errors[kind] = errors.get(kind, 0) + 1
+                    if connection is not None:
+                        connection.close()
+                    connection = None
+                latencies.append(clock() - t0)
+        finally:
+            if connection is not None:
+                connection.close()
+            results[index] = {"latencies": latencies, "errors": errors, "ok": ok,
+                              "connections": connections, "ended": clock()}
+
+
+def _server_cpu(workers: list) -> float | None:
+    if psutil is None or not workers:
+        return None
+    total = 0.0
+    for worker in workers:
+        try:
+            times = worker.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def verify_answers(port: int, policy_set, mix: list, count: int = 60) -> int:
+    """Decide the first requests over HTTP and in-process: how many answers differ."""
+    wrong = 0
+    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+    try:
+        for body in mix[:count]:
+            connection.request("POST", "/v1/decisions", body=json.dumps(body),
+                               headers={"Content-Type": "application/json"})
+            response = connection.getresponse()
+            got = json.loads(response.read())
+            if response.will_close:
+                connection.close()
+            expected = json.loads(json.dumps(policy_set.decide(body).as_json()))
+            got.pop("decision_id", None)
+            expected.pop("decision_id", None)
+            if response.status != 200 or got != expected:
+                wrong += 1
+    finally:
+        connection.close()
+    return wrong
+
+
+def bench_http(server_: Server, bodies: list, concurrency: int, duration: float, warm_up: float,
+               stop: threading.Event) -> dict:
+    load = Load(server_.port, bodies, concurrency, stop)
+    log(f"http: {server_.name}: warm-up {warm_up:g} s, then {duration:g} s with {concurrency} client threads ...")
+    load.run(warm_up)
+    workers = server_.workers()
+    cpu_before = _server_cpu(workers)
+    result = load.run(duration)
+    cpu_after = _server_cpu(workers)
+    if cpu_before is not None and cpu_after is not None:
+        result["server_cpu_percent"] = 100 * (cpu_after - cpu_before) / result["seconds"]
+    result["worker_class"] = server_.worker_class()
+    result["workers"] = len(server_.worker_pids_from_log())
+    return result
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+def _mark(ok: bool) -> str:
+    return "ok" if ok else "MISS"
+
+
+def render(report: dict) -> str:
+    env, a = report["environment"], report["in_process"]
+    lines = [f"supportpolicy benchmark{' (quick)' if report['quick'] else ''}: Python {env['python']}, "
+             f"{env['cpus']} CPUs, gunicorn {env['gunicorn']}, policy {env['policy_digest'][:19]}...",
+             "",
+             f"(a) in-process: PolicySet.decide(body), {a['decisions']:,} decisions after {a['warm_up']:,} warm-up,",
+             f"    mix of {a['mix']['requests']} requests; decision-table rows "
+             + ", ".join(f"{row}: {n}" for row, n in a["mix"]["rows"].items()),
+             f"    {'':30} {'median':>9} {'p99':>9} {'mean':>9} {'decisions/s':>12}   target",
+             f"    {'decide(body)':30} {a['median_us']:>7.1f}us {a['p99_us']:>7.1f}us {a['mean_us']:>7.1f}us "
+             f"{a['decisions_per_s']:>12,.0f}"
+             f"   median <= {TARGET_MEDIAN_US:g} us  {_mark(a['median_us'] <= TARGET_MEDIAN_US)}"]
+    d = a["with_document"]
+    lines.append(f"    {'+ as_json() + orjson.dumps()':30} {d['median_us']:>7.1f}us {d['p99_us']:>7.1f}us "
+                 f"{d['mean_us']:>7.1f}us "
+                 f"{d['decisions_per_s']:>12,.0f}   (what the HTTP view does)")
+    h = report.get("http")
+    if h:
+        dec, bare = h["decision"], h["bare"]
+        keep_alive = ("kept alive" if dec["connections"] < dec["requests"] / 2
+                      else "closed by the server after every response: one new connection per request")
+        lines += ["",
+                  f"(b) HTTP: POST /v1/decisions on {HOST}, gunicorn {dec['workers']} workers, worker class "
+                  f"{dec['worker_class']!r} (bare: {bare['workers']} x {bare['worker_class']!r}),",
+                  f"    {h['concurrency']} client threads (http.client), {h['duration']:g} s each after "
+                  f"{h['warm_up']:g} s warm-up; connections {keep_alive}",
+                  f"    {'server':22} {'req/s':>8} {'p50':>8} {'p99':>8} {'errors':>7} {'conns':>8}"
+                  f" {'client CPU':>11} {'server CPU':>11}"]
+        for label, r in (("supportpolicy serve", dec), ("bare Flask", bare)):
+            server_cpu = f"{r['server_cpu_percent']:.0f}%" if r.get("server_cpu_percent") is not None else "n/a"
+            lines.append(f"    {label:22} {r['requests_per_s']:>8,.0f} {r['p50_ms']:>6.2f}ms {r['p99_ms']:>6.2f}ms "
+                         f"{r['errors']:>7} {r['connections']:>8,} {r['client_cpu_percent']:>10.0f}% "
+                         f"{server_cpu:>11}")
+        errors = dec["errors"] + bare["errors"] + h["wrong_answers"]
+        lines += [f"    ratio decision/bare    {h['ratio']:>8.2f}   target >= {TARGET_RATIO:g}  "
+                  f"{_mark(h['ratio'] >= TARGET_RATIO)}",
+                  f"    errors                 {errors:>8}   target 0  {_mark(errors == 0)}"
+                  f"   (wrong answers in {h['verified']} checked against in-process: {h['wrong_answers']})"]
+        for label, r in (("decision", dec), ("bare", bare)):
+            if r["error_kinds"]:
+                lines.append(f"    {label} errors: {r['error_kinds']}")
+        lines.append(f"    note: client and servers share {env['cpus']} CPUs; a client near 100% CPU "
+                     "(one core, GIL) caps req/s and flatters the ratio")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmark supportpolicy's decisions (in-process and HTTP).")
+    parser.add_argument("--quick", action="store_true", help="3 s per HTTP run instead of 10 s")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--duration", type=float, help="seconds per HTTP run (at most 60)")
+    parser.add_argument("--concurrency", type=int, default=8, help="client threads [8] (at most 64)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for both servers [2]")
+    parser.add_argument("--no-http", action="store_true", help="only the in-process figures")
+    args = parser.parse_args(argv)
+    duration = min(MAX_DURATION, max(0.5, args.duration or (3.0 if args.quick else 10.0)))
+    concurrency = min(MAX_CONCURRENCY, max(1, args.concurrency))
+    workers = min(8, max(1, args.workers))
+
+    # SIGTERM and SIGHUP stop the run like Ctrl-C does, so the servers are stopped too.
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)
+
+    import gunicorn
+    policy_set = load_policy_set()
+    mix = request_mix()
+    report = {"quick": args.quick,
+              "environment": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                              "gunicorn": gunicorn.__version__, "policy_digest": policy_set.digest,
+                              "engine": str(Path(engine.__file__).resolve().parent)},
+              "targets": {"median_us": TARGET_MEDIAN_US, "ratio": TARGET_RATIO, "errors": 0}}
+    count = 20_000 if args.quick else 50_000
+    report["in_process"] = bench_in_process(policy_set, mix, warm_up=2_000 if args.quick else 5_000, count=count)
+
+    if not args.no_http:
+        stop = threading.Event()
+        bodies = [json.dumps(body).encode() for body in mix]
+        servers = []
+        with tempfile.TemporaryDirectory(prefix="supportpolicy-bench-") as workdir:
+            try:
+                port = free_port()
+                decision = Server("decision", [sys.executable, "-c", "from server.cli import main; main()",
+                                               "serve", "--host", HOST, "--port", str(port),
+                                               "--workers", str(workers)], port, workers, Path(workdir))
+                servers.append(decision)
+                log(f"starting supportpolicy serve on {HOST}:{port} ...")
+                decision.start()
+                wrong = verify_answers(port, policy_set, mix)
+                warm = 0.5 if args.quick else 1.0
+                dec = bench_http(decision, bodies, concurrency, duration, warm, stop)
+                decision.stop()
+
+                port = free_port()
+                bare = Server("bare", [sys.executable, str(HERE / "bare_app.py"), "--bind", f"{HOST}:{port}",
+                                       "--workers", str(workers)], port, workers, Path(workdir))
+                servers.append(bare)
+                log(f"starting the bare Flask app on {HOST}:{port} ...")
+                bare.start()
+                base = bench_http(bare, bodies, concurrency, duration, warm, stop)
+            except KeyboardInterrupt:
+                stop.set()
+                log("interrupted; stopping the servers")
+                return 130
+            except RuntimeError as error:
+                stop.set()
+                log(f"bench_decisions: {error}")
+                return 2
+            finally:
+                stop.set()
+                _stop_all(servers)
+        report["http"] = {"concurrency": concurrency, "duration": duration, "warm_up": warm,
+                          "decision": dec, "bare": base, "verified": min(60, len(mix)), "wrong_answers": wrong,
+                          "ratio": dec["requests_per_s"] / base["requests_per_s"] if base["requests_per_s"] else 0.0}
+
+    print(json.dumps(report, indent=2) if args.json else render(report))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        log("interrupted")
+        sys.exit(130)
