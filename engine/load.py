@@ -1,7 +1,8 @@
 """Finding policy files and reading them as positioned YAML documents.
 
-A document's kind is its first key's meaning: ``plan:``, ``customer:`` or
-``ruleset:``. Files are read in a stable order so errors come out sorted.
+A document's kind is its first key: ``plan:``, ``customer:``, ``ruleset:``,
+or ``suite:`` for the policy tests that live beside the policies. Files are
+read in a stable order so errors come out sorted.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 from engine.errors import PolicyError
 from engine.yamlsource import Source, parse
 
-KINDS = ("plan", "customer", "ruleset")
+KINDS = ("plan", "customer", "ruleset", "suite")
 SUFFIXES = (".yaml", ".yml")
 MAX_FILES = 100_000
 
@@ -70,7 +71,7 @@ def read_documents(roots, label=None) -> tuple[list[Document], list[PolicyError]
             kind = _kind(source)
             if kind is None:
                 errors.append(source.error("$", "unknown_document",
-                                           "a policy file starts with `plan:`, `customer:` or `ruleset:`, "
+                                           "a policy file starts with `plan:`, `customer:`, `ruleset:` or `suite:`, "
                                            "the id of what it holds"))
                 continue
             documents.append(Document(source, kind, hashlib.sha256(text).hexdigest()))

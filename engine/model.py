@@ -167,6 +167,25 @@ class Condition:
     op: str  # "eq", "in", "not", "not_in"
     values: tuple
 
+    def holds(self, value) -> bool:
+        """The condition's meaning, as compiled for durable-rules (compiler.py).
+
+        Explanations and static analysis use it; decisions never do: they are
+        made by durable-rules, and the tests check both agree.
+        """
+        if self.op == "eq":
+            return value == self.values[0]
+        if self.op == "in":
+            return value in self.values
+        if self.op == "not":
+            return value != self.values[0]
+        return value not in self.values
+
+    def __str__(self) -> str:
+        shown = [str(v).lower() if isinstance(v, bool) else str(v) for v in self.values]
+        words = {"eq": "is", "not": "is not", "in": "is one of", "not_in": "is none of"}[self.op]
+        return f"{self.fact} {words} {', '.join(shown)}"
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -181,6 +200,10 @@ class Rule:
     @property
     def name(self) -> str:
         return f"{self.ruleset}/{self.id}"
+
+    def failing(self, facts: dict) -> Condition | None:
+        """The first condition these facts do not meet, or None when the rule matches."""
+        return next((c for c in self.conditions if not c.holds(facts[c.fact])), None)
 
 
 @dataclass(frozen=True)

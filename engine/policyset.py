@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from engine.analysis import analyse
 from engine.calendar import DAYS, NoOpening
 from engine.compiler import MAX_RULES, compile_rulesets
 from engine.decision import Decision, choose, new_decision_id, outcome_of
@@ -37,6 +38,18 @@ class RuleBundle:
     effective_from: date
     rulesets: tuple
     compiled: CompiledRules
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A decision with what led to it: the versions in effect, the terms, the rules that fired."""
+
+    customer: object
+    plan: object
+    terms: object
+    bundle: RuleBundle
+    fired: tuple  # names of every rule whose conditions held, in priority order
+    decision: Decision
 
 
 def _in_effect(versions: list, day: date, key=lambda version: version.file.effective_from):
@@ -87,6 +100,10 @@ class PolicySet:
 
     def decide(self, body, decision_id: str | None = None) -> Decision:
         """Decide one request (a decoded JSON body) with the versions in effect at its received_at."""
+        return self.evaluate(body, decision_id).decision
+
+    def evaluate(self, body, decision_id: str | None = None) -> "Evaluation":
+        """Decide one request, keeping every step's result (for explanations and policy tests)."""
         request = parse_request(body)
         customer, plan = self._contract(request)
         terms = self._terms[(customer.file.path, plan.file.path)]
@@ -100,7 +117,7 @@ class PolicySet:
             outcome = outcome_of(chosen, facts, terms)
         except NoOpening as exc:
             raise EngineError(f"cannot compute the response deadline: {exc}") from None
-        return Decision(
+        decision = Decision(
             decision_id=decision_id or new_decision_id(),
             ticket_id=request.ticket_id,
             customer=request.customer,
@@ -110,6 +127,17 @@ class PolicySet:
             outcome=outcome,
             trace=tuple(rule for _, rules in chosen for rule in rules),
         )
+        return Evaluation(customer, plan, terms, bundle, tuple(fired), decision)
+
+    def rules(self) -> list:
+        """Every rule and default of every rule set version, in rule-set and file order."""
+        seen, result = set(), []
+        for bundle in self.bundles:
+            for ruleset in bundle.rulesets:
+                if ruleset.file.path not in seen:
+                    seen.add(ruleset.file.path)
+                    result.extend(ruleset.rules + (ruleset.default,))
+        return result
 
     def _contract(self, request) -> tuple:
         """The customer's contract version and its plan version in effect at received_at."""
@@ -166,6 +194,10 @@ def check_policy_set(roots, label=label_from_root_name) -> tuple[PolicySet | Non
     unreadable = bool(errors)
     by_path = {d.path: d for d in documents}
     valid: list[Document] = []
+    suites = [d for d in documents if d.kind == "suite"]  # policy tests: checked here, run by suites.py
+    documents = [d for d in documents if d.kind != "suite"]
+    for doc in suites:
+        errors.extend(schema_errors(doc.source, "suite"))
     for doc in documents:
         if not doc.source.text.startswith(MODELINE):
             errors.append(doc.source.error("$", "missing_modeline",
@@ -208,6 +240,8 @@ def check_policy_set(roots, label=label_from_root_name) -> tuple[PolicySet | Non
         ruleset, problems = build_ruleset(doc, choices)
         errors.extend(problems)
         rulesets.append(ruleset)
+        if references_known and not problems:  # analysing a broken rule set only echoes its errors
+            errors.extend(analyse(ruleset, doc.source, plan_data))
     rulesets_by_id = _group(rulesets, errors, by_path)
 
     customers, terms = [], {}
@@ -226,7 +260,9 @@ def check_policy_set(roots, label=label_from_root_name) -> tuple[PolicySet | Non
     if not rulesets_by_id and not any(d.kind == "ruleset" for d in documents):
         errors.append(PolicyError(str(roots[-1]) if roots else "(none)", 1, 1, "no_rules",
                                   "no rule set was found; give the folder that holds the rules"))
-    bundles_plan = _bundles(rulesets_by_id, by_path, errors)
+    # A rule set that fails its schema would otherwise be reported again as a missing decision.
+    all_rulesets_read = len(rulesets) == sum(d.kind == "ruleset" for d in documents) and not unreadable
+    bundles_plan = _bundles(rulesets_by_id, by_path, errors, all_rulesets_read)
     if any(e.severity == "error" for e in errors):
         return None, sorted(set(errors))
     bundles = []
@@ -273,7 +309,7 @@ def _check_plan_reference(doc, customer, plan_versions: dict, errors) -> bool:
     return True
 
 
-def _bundles(rulesets_by_id: dict, by_path: dict, errors: list) -> list[tuple]:
+def _bundles(rulesets_by_id: dict, by_path: dict, errors: list, complete: bool) -> list[tuple]:
     """For each date a rule set version takes effect: the rule sets in effect, checked together."""
     days = sorted({r.file.effective_from for versions in rulesets_by_id.values() for r in versions})
     result = []
@@ -290,7 +326,7 @@ def _bundles(rulesets_by_id: dict, by_path: dict, errors: list) -> list[tuple]:
                         "each field is decided by one rule set"))
                 deciders.setdefault(field, ruleset)
         missing = [f for f in DECISION_FIELDS if f not in deciders]
-        if missing and members:
+        if missing and members and complete:
             errors.append(by_path[members[-1].file.path].source.error(
                 "$.decides", "missing_decision",
                 f"from {day} no rule set decides {', '.join(missing)}; every decision field needs one"))

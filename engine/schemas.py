@@ -11,7 +11,7 @@ from referencing.jsonschema import DRAFT202012
 
 from engine.resources import shipped
 
-SCHEMA_NAMES = ("common", "plan", "customer", "ruleset", "decision-request", "decision", "problem")
+SCHEMA_NAMES = ("common", "plan", "customer", "ruleset", "suite", "decision-request", "decision", "problem")
 
 
 @lru_cache(maxsize=None)

@@ -43,6 +43,11 @@ def schema_errors(source: Source, kind: str, data=None, at: str = "$") -> list[P
                                            f"{extra!r} is not a known field here; check its spelling"
                                            + (f" (known: {', '.join(known)})" if known else "")))
             continue
+        if error.validator == "required" and kind == "ruleset" and not error.path and "default" not in error.instance:
+            errors.append(source.error(path, "no_default",
+                                       "the rule set has no default, so a request no rule matches would get no "
+                                       "decision (a gap); add `default: {id: ..., then: ...}` after the rules"))
+            continue
         if error.validator == "required":
             message = f"{message}; add it"
         elif error.validator == "propertyNames":

@@ -1,23 +1,38 @@
 """The ``supportpolicy`` command line: parse arguments, call the engine, print, exit.
 
-Exit codes: 0 success; 1 the request or the checked files are invalid;
-2 usage error; 3 the policy set the command needs is invalid.
+Support contracts as versioned policy, decided by rules.
+
+\b
+Exit codes (the same for every command):
+  0  success: valid, decided, every test passed, nothing changed
+  1  the checked files are invalid, a test failed, the request was refused,
+     or (with --fail-on-change) a decision changed
+  2  usage error
+  3  the policy set the command needs is invalid
 """
 from __future__ import annotations
 
 import json
 import os
 import sys
+import tempfile
+import time
+from fractions import Fraction
 from pathlib import Path
 
 import click
 
 from engine import EngineError
+from engine.explain import as_json as explanation_json
+from engine.explain import explain as explain_request
+from engine.impact import checkout_ref, compare, read_requests
 from engine.load import label_from_root_name
 from engine.policyset import check_policy_set, default_roots
 from engine.request import decode_json
+from engine.suites import below, load_suites, run
+from server import reports
 
-EXIT_INVALID, EXIT_USAGE, EXIT_POLICY = 1, 2, 3
+EXIT_FAILED, EXIT_USAGE, EXIT_POLICY = 1, 2, 3
 
 _dir = click.Path(exists=True, file_okay=False, path_type=Path)
 policies_option = click.option("--policies", type=_dir, envvar="SUPPORTPOLICY_POLICIES",
@@ -31,25 +46,39 @@ def _roots(policies: Path | None, rules: Path | None) -> tuple:
     return policies or shipped_policies, rules or shipped_rules
 
 
-def _load_or_exit(policies, rules):
-    policy_set, errors = check_policy_set(_roots(policies, rules))
+def _label(policies, rules):
+    """Files are named as the user gave their folders; the shipped ones as policies/... and rules/..."""
+    return (lambda root, path: os.path.normpath(path)) if policies or rules else label_from_root_name
+
+
+def _load_or_exit(policies, rules, roots=None):
+    policy_set, errors = check_policy_set(roots or _roots(policies, rules), _label(policies, rules))
     if policy_set is None:
-        for error in errors:
-            click.echo(str(error), err=True)
-        click.echo(f"supportpolicy: the policy set is invalid ({_count(errors)}); nothing was started", err=True)
+        click.echo(reports.errors_text(errors), err=True, nl=False)
+        click.echo(f"supportpolicy: the policy set is invalid ({reports.validation_summary(errors)[15:]})", err=True)
         sys.exit(EXIT_POLICY)
     return policy_set
 
 
-def _count(errors) -> str:
-    n = sum(e.severity == "error" for e in errors)
-    return f"{n} error{'s' if n != 1 else ''}"
+def _read_request(request_file):
+    try:
+        return decode_json(request_file.read())
+    except EngineError as error:
+        click.echo(f"supportpolicy: {error.detail}", err=True)
+        sys.exit(EXIT_FAILED)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _refused(error: EngineError):
+    click.echo(f"supportpolicy: refused ({error.status} {error.title}): {error.detail}", err=True)
+    for field in error.errors:
+        click.echo(f"  {field.pointer}: {field.message}", err=True)
+    sys.exit(EXIT_FAILED)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, help=__doc__.split("\n", 2)[2])
 @click.version_option(package_name="supportpolicy")
 def main():
-    """Support contracts as versioned policy, decided by rules."""
+    pass
 
 
 @main.command()
@@ -60,7 +89,7 @@ def main():
 @rules_option
 def serve(host, port, workers, policies, rules):
     """Serve the decision API with gunicorn."""
-    from server.gunicorn import serve as run
+    from server.gunicorn import serve as run_server
 
     policy_set = _load_or_exit(policies, rules)
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -68,7 +97,7 @@ def serve(host, port, workers, policies, rules):
     for f in policy_set.describe():
         click.echo(f"  {f['kind']:8} {f['id']} {f['version']} from {f['effective_from']}  {f['path']}", err=True)
     click.echo(f"supportpolicy: listening on http://{bind} with {workers} worker(s)", err=True)
-    run(policy_set, bind, workers)
+    run_server(policy_set, bind, workers)
 
 
 @main.command()
@@ -79,41 +108,170 @@ def decide(request_file, policies, rules):
     """Print the decision for one request (a JSON file, or - for standard input)."""
     policy_set = _load_or_exit(policies, rules)
     try:
-        decision = policy_set.decide(decode_json(request_file.read()))
+        decision = policy_set.decide(_read_request(request_file))
     except EngineError as error:
-        click.echo(f"supportpolicy: {error.detail}", err=True)
-        for field in error.errors:
-            click.echo(f"  {field.pointer}: {field.message}", err=True)
-        sys.exit(EXIT_INVALID)
+        _refused(error)
     click.echo(json.dumps(decision.as_json(), indent=2))
 
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "output", type=click.Choice(sorted(reports.VALIDATE_REPORTERS)), default="text",
+              show_default=True, help="github prints workflow annotations (::error file=...,line=...::).")
+@click.option("--strict", is_flag=True, help="Fail on warnings too (shadowed rules, rules that never match, ...).")
 @policies_option
 @rules_option
-def validate(paths, output, policies, rules):
+def validate(paths, output, strict, policies, rules):
     """Check policy files: every schema, reference and meaning error, with its place.
 
     PATHS are files or folders checked together as one policy set (default:
-    --policies and --rules). Prints `path:line:column: code: message` per
-    error; exits 0 when valid, 1 when not.
+    --policies and --rules). Prints `path:line:column: code: message` for each
+    error and warning; exits 0 when valid, 1 when not (or, with --strict, when
+    there is a warning).
     """
     if paths:
-        roots, label = paths, None
+        roots, label = paths, (lambda root, path: os.path.normpath(path))
     else:
-        roots, label = _roots(policies, rules), (None if policies or rules else label_from_root_name)
-    _, errors = check_policy_set(roots, label or (lambda root, path: os.path.normpath(path)))
-    failed = any(e.severity == "error" for e in errors)
+        roots, label = _roots(policies, rules), _label(policies, rules)
+    _, errors = check_policy_set(roots, label)
+    click.echo(reports.VALIDATE_REPORTERS[output](errors), nl=False)
+    if output != "json":
+        click.echo(reports.validation_summary(errors), err=True)
+    failed = any(e.severity == "error" or strict for e in errors)
+    sys.exit(EXIT_FAILED if failed else 0)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "output", type=click.Choice(sorted(reports.TEST_REPORTERS)), default="text",
+              show_default=True, help="junit writes JUnit XML for CI test reports.")
+@click.option("--filter", "patterns", multiple=True, metavar="PATTERN",
+              help="Run only cases whose suite/case name contains PATTERN or matches it as a glob (repeatable).")
+@click.option("--min-coverage", type=click.FloatRange(0, 100), metavar="PERCENT",
+              help="Fail when fewer than PERCENT of the rules decided a case.")
+@click.option("--verbose", "-v", is_flag=True, help="List passing cases too.")
+@policies_option
+@rules_option
+def test(paths, output, patterns, min_coverage, verbose, policies, rules):
+    """Run the policy test suites (default: those in the --policies folder).
+
+    Each case is a request and the decision fields expected for it. Exits 0
+    when every case passes, 1 when a case fails or a suite cannot be loaded
+    (or coverage is below --min-coverage), 3 when the policies are invalid.
+    """
+    roots = _roots(policies, rules)
+    policy_set = _load_or_exit(policies, rules, roots)
+    if paths:
+        suites, errored = load_suites(paths, lambda root, path: os.path.normpath(path))
+    else:
+        suites, errored = load_suites([roots[0]], _label(policies, rules))
+    result = run(policy_set, suites, errored, patterns)
+    click.echo(reports.TEST_REPORTERS[output](result, verbose), nl=False)
+    too_low = min_coverage is not None and below(result.coverage, Fraction(str(min_coverage)))
+    if too_low:
+        click.echo(f"supportpolicy: rule coverage is below {min_coverage}%", err=True)
+    if not any(s.cases for s in result.suites if not s.errors) and not errored:
+        click.echo("supportpolicy: no test case was run" + (" (check --filter)" if patterns else ""), err=True)
+        sys.exit(EXIT_FAILED)
+    sys.exit(EXIT_FAILED if result.counts["failed"] or result.counts["errored"] or too_low else 0)
+
+
+@main.command()
+@click.argument("request_file", metavar="FILE|-", type=click.File("rb"))
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@policies_option
+@rules_option
+def explain(request_file, output, policies, rules):
+    """Explain the decision for one request: the facts, and every rule considered."""
+    policy_set = _load_or_exit(policies, rules)
+    try:
+        explanation = explain_request(policy_set, _read_request(request_file))
+    except EngineError as error:
+        _refused(error)
     if output == "json":
-        click.echo(json.dumps({"valid": not failed, "errors": [e.as_dict() for e in errors]}, indent=2))
+        click.echo(json.dumps(explanation_json(explanation), indent=2))
     else:
-        for error in errors:
-            click.echo(str(error))
-        click.echo(f"supportpolicy: {_count(errors)}" if failed else "supportpolicy: the policy set is valid",
-                   err=True)
-    sys.exit(EXIT_INVALID if failed else 0)
+        click.echo(reports.explain_text(explanation), nl=False)
+
+
+@main.command()
+@click.option("--base", required=True, metavar="DIR_OR_GIT_REF",
+              help="The policy to compare with: a folder holding policies/ and rules/, or a git ref "
+                   "(e.g. main, HEAD~1) of the repository the current folders are in.")
+@click.option("--requests", "requests_file", required=True, type=click.File("rb"), metavar="FILE.jsonl",
+              help="Requests, one JSON object per line (or decision log records); - for standard input.")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--examples", default=3, show_default=True, type=click.IntRange(0, 100),
+              help="Example requests shown for each kind of change.")
+@click.option("--fail-on-change", is_flag=True, help="Exit 1 when any decision changes (for CI).")
+@policies_option
+@rules_option
+def impact(base, requests_file, output, examples, fail_on_change, policies, rules):
+    """Show what the current policy changes, against a base, over the same requests."""
+    roots = _roots(policies, rules)
+    current = _load_or_exit(policies, rules, roots)
+    with tempfile.TemporaryDirectory(prefix="supportpolicy-base-") as scratch:
+        if Path(base).is_dir():
+            base_roots = (Path(base) / "policies", Path(base) / "rules")
+            missing = [str(r) for r in base_roots if not r.is_dir()]
+            if missing:
+                raise click.BadParameter(f"{base} has no {' or '.join(missing)}", param_hint="--base")
+        else:
+            try:
+                base_roots = checkout_ref(base, roots, Path(scratch))
+            except EngineError as error:
+                raise click.BadParameter(f"{base} is neither a folder nor a usable git ref: {error.detail}",
+                                         param_hint="--base") from None
+        base_set = _load_or_exit(None, None, tuple(base_roots))
+        with _Progress(_lines(requests_file)) as progress:
+            result = compare(base_set, current, read_requests(requests_file), examples, progress)
+    if output == "json":
+        click.echo(json.dumps(result.as_json(), indent=2))
+    else:
+        click.echo(reports.impact_text(result, examples), nl=False)
+    sys.exit(EXIT_FAILED if fail_on_change and result.changed else 0)
+
+
+def _lines(stream) -> int | None:
+    """How many lines a file holds (for the progress bar), or None for a pipe."""
+    try:
+        position = stream.tell()
+        count = sum(1 for _ in stream)
+        stream.seek(position)
+        return count
+    except (OSError, ValueError):
+        return None
+
+
+class _Progress:
+    """A progress bar on standard error, drawn only once a run has taken more than a second."""
+
+    WIDTH = 30
+
+    def __init__(self, total: int | None):
+        self.total = total
+        self.started = time.monotonic()
+        self.drawn = 0.0
+
+    def __call__(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self.started < 1 or now - self.drawn < 0.2:
+            return
+        rate = f"{done / (now - self.started):,.0f} requests/s"
+        if self.total:
+            filled = min(self.WIDTH, self.WIDTH * done // self.total)
+            bar = "#" * filled + "-" * (self.WIDTH - filled)
+            click.echo(f"\r[{bar}] {done}/{self.total} {rate}", err=True, nl=False)
+        else:
+            click.echo(f"\rcompared {done} requests, {rate}", err=True, nl=False)
+        self.drawn = now
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.drawn:
+            click.echo("", err=True)
 
 
 if __name__ == "__main__":

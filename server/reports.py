@@ -1,0 +1,200 @@
+"""How the command line prints results: text for people, JSON and JUnit XML for tools,
+GitHub workflow annotations for CI. Each reporter takes a result and returns text."""
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from decimal import Decimal
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+# ---- validate -----------------------------------------------------------------
+
+def errors_text(errors) -> str:
+    return "".join(f"{e}\n" for e in errors)
+
+
+def errors_json(errors) -> str:
+    failed = any(e.severity == "error" for e in errors)
+    return json.dumps({"valid": not failed, "errors": [e.as_dict() for e in errors]}, indent=2) + "\n"
+
+
+def _escape(text: str, properties: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if properties else text
+
+
+def errors_github(errors) -> str:
+    """GitHub workflow commands, so each problem is shown on its line in the pull request."""
+    return "".join(f"::{e.severity} file={_escape(e.file, True)},line={e.line},col={e.column},"
+                   f"title={_escape(e.code, True)}::{_escape(e.message)}\n" for e in errors)
+
+
+def validation_summary(errors) -> str:
+    n_errors = sum(e.severity == "error" for e in errors)
+    n_warnings = len(errors) - n_errors
+    if not errors:
+        return "supportpolicy: the policy set is valid"
+    return f"supportpolicy: {_count(n_errors, 'error')}, {_count(n_warnings, 'warning')}"
+
+
+VALIDATE_REPORTERS = {"text": errors_text, "json": errors_json, "github": errors_github}
+
+
+# ---- test -------------------------------------------------------------------------
+
+def _value(value) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    return json.dumps(value, default=str)
+
+
+def _percent(coverage) -> str:
+    return f"{float(coverage.ratio * 100):.2f}%"
+
+
+def test_text(run, verbose: bool = False) -> str:
+    lines = []
+    for suite in run.suites:
+        if suite.status == "errored":
+            lines.append(f"ERRORED  {suite.name} ({suite.file}): the suite could not be loaded")
+            lines.extend(f"    {e}" for e in suite.errors)
+            continue
+        passed = sum(c.status == "passed" for c in suite.cases)
+        lines.append(f"{suite.status.upper():8} {suite.name} ({suite.file}): "
+                     f"{passed} of {_count(len(suite.cases), 'case')} passed")
+        for result in suite.cases:
+            if result.status == "passed" and not verbose:
+                continue
+            case = result.case
+            lines.append(f"  {result.status.upper():6} {case.name}  ({case.file}:{case.line})")
+            for m in result.mismatches:
+                lines.append(f"      {m.field}: expected {_value(m.expected)}, got {_value(m.actual)}")
+            if result.status == "failed" and result.decision:
+                lines.append("      decided by: " + "; ".join(f"{t['rule']} ({t['file']}:{t['line']})"
+                                                           for t in result.decision["trace"]))
+    coverage = run.coverage
+    lines.append(f"rule coverage: {len(coverage.rules) - len(coverage.uncovered)} of "
+                 f"{_count(len(coverage.rules), 'rule')} decided a case ({_percent(coverage)})")
+    lines.extend(f"  not covered: {r.name}  {r.file}:{r.line}" for r in coverage.uncovered)
+    c = run.counts
+    lines.append(f"{c['passed']} passed, {c['failed']} failed" + (f", {c['errored']} errored" if c["errored"] else ""))
+    return "\n".join(lines) + "\n"
+
+
+def test_json(run, verbose: bool = False) -> str:
+    return json.dumps({
+        "counts": run.counts,
+        "suites": [{
+            "suite": s.name, "file": s.file, "status": s.status,
+            "errors": [e.as_dict() for e in s.errors],
+            "cases": [{
+                "case": r.case.name, "file": r.case.file, "line": r.case.line, "status": r.status,
+                "mismatches": [{"field": m.field, "expected": m.expected, "actual": m.actual} for m in r.mismatches],
+                "trace": (r.decision or {}).get("trace", []), "refusal": r.refusal,
+            } for r in s.cases],
+        } for s in run.suites],
+        "coverage": {"rules": len(run.coverage.rules), "covered": len(run.coverage.rules) - len(run.coverage.uncovered),
+                     "percent": float(run.coverage.ratio * 100),
+                     "uncovered": [{"rule": r.name, "file": r.file, "line": r.line} for r in run.coverage.uncovered]},
+    }, indent=2, default=str) + "\n"
+
+
+def test_junit(run, verbose: bool = False) -> str:
+    """JUnit XML, as CI systems show test reports."""
+    root = ET.Element("testsuites", name="supportpolicy", tests=str(sum(run.counts.values())),
+                      failures=str(run.counts["failed"]), errors=str(run.counts["errored"]))
+    for suite in run.suites:
+        element = ET.SubElement(root, "testsuite", name=suite.name, file=suite.file, tests=str(len(suite.cases) or 1),
+                                failures=str(sum(c.status == "failed" for c in suite.cases)),
+                                errors=str(1 if suite.errors else 0))
+        if suite.errors:
+            case = ET.SubElement(element, "testcase", classname=suite.name, name="(load)", file=suite.file)
+            ET.SubElement(case, "error", message="the suite could not be loaded").text = \
+                "\n".join(str(e) for e in suite.errors)
+        for result in suite.cases:
+            case = ET.SubElement(element, "testcase", classname=suite.name, name=result.case.name,
+                                 file=result.case.file, line=str(result.case.line))
+            if result.status == "failed":
+                detail = [f"{m.field}: expected {_value(m.expected)}, got {_value(m.actual)}" for m in result.mismatches]
+                ET.SubElement(case, "failure", message="; ".join(detail)).text = "\n".join(
+                    detail + [f"decided by {t['rule']} ({t['file']}:{t['line']})"
+                              for t in (result.decision or {}).get("trace", [])])
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+TEST_REPORTERS = {"text": test_text, "json": test_json, "junit": test_junit}
+
+
+# ---- explain ------------------------------------------------------------------
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def explain_text(explanation) -> str:
+    decision, facts = explanation.decision, explanation.decision.facts
+    local = facts.local_time
+    lines = [
+        "Facts",
+        f"  received at          {facts.received_at.isoformat()}",
+        f"  local time           {local.strftime('%A %Y-%m-%d %H:%M:%S')} {decision.time_zone} "
+        f"(UTC{local.strftime('%z')[:3]}:{local.strftime('%z')[3:]})",
+        f"  in business hours    {_yes(facts.in_business_hours)}",
+        f"  holiday              {facts.holiday or 'none'}",
+        f"  channel              {facts.channel}",
+        f"  category             {facts.category} ({'an emergency' if facts.emergency else 'not an emergency'})",
+        f"  designated contact   {_yes(facts.designated_contact)}",
+        f"  may use emergency support  {_yes(facts.may_use_emergency_support)}",
+        "",
+    ]
+    values = facts.for_rules()
+    for part in explanation.rulesets:
+        ruleset = part.ruleset
+        lines.append(f"{ruleset.id}  ({ruleset.file.path}, version {ruleset.file.version}, "
+                     f"{'first match decides' if ruleset.hit_policy == 'first' else 'every match applies'})")
+        for check in part.checks:
+            rule = check.rule
+            name = f"default {rule.id}" if rule.is_default else rule.id
+            if check.decided:
+                verdict = "DECIDES: " + ", ".join(f"{f} = {_value(decision.as_json()[f])}" for f, _ in rule.outcome)
+            elif check.matched and rule.is_default:
+                verdict = "not needed: a rule decided"
+            elif check.matched:
+                verdict = "matches, but an earlier rule decided"
+            else:
+                failed = check.failed
+                verdict = f"no: {failed.fact} is {_value(values[failed.fact])}, the rule needs {failed}"
+            lines.append(f"  {'->' if check.decided else '  '} {name:40} line {rule.line:<4} {verdict}")
+        lines.append("")
+    d = decision.as_json()
+    lines.append("Decision")
+    for name in ("emergency_support", "billable", "hourly_rate", "notice_required", "respond_by", "route",
+                 "escalation"):
+        lines.append(f"  {name:20} {_value(d[name])}")
+    lines.append(f"  {'policy':20} {d['policy']['id']} {d['policy']['version']} ({d['policy']['digest']})")
+    return "\n".join(lines) + "\n"
+
+
+# ---- impact -------------------------------------------------------------------
+
+def impact_text(impact, examples: int = 3) -> str:
+    lines = [f"{impact.changed} of {_count(impact.total, 'request')} would be decided differently"]
+    for line, message in impact.unreadable:
+        lines.append(f"  line {line}: skipped, {message}")
+    if impact.fields:
+        lines.append("")
+        lines.append("By field:")
+        for (name, before, after), group in sorted(impact.fields.items(), key=lambda kv: (-kv[1].count, kv[0])):
+            lines.append(f"  {name}: {before} -> {after}  ({_count(group.count, 'request')})")
+            lines.extend(f"      e.g. line {e['line']}: {json.dumps(e['request'])}" for e in group.examples[:examples])
+    if impact.rules:
+        lines.append("")
+        lines.append("By deciding rule:")
+        for (ruleset, before, after), group in sorted(impact.rules.items(), key=lambda kv: (-kv[1].count, kv[0])):
+            lines.append(f"  {ruleset}: {before or 'none'} -> {after or 'none'}  ({_count(group.count, 'request')})")
+    return "\n".join(lines) + "\n"
