@@ -25,7 +25,10 @@ from engine.yamlsource import Source, child_path
 
 _CODES = {"required": "missing_field", "additionalProperties": "unknown_field", "enum": "invalid_value",
           "const": "invalid_value", "type": "wrong_type", "pattern": "invalid_format",
-          "propertyNames": "invalid_name"}
+          "propertyNames": "invalid_name", "maxItems": "too_many_items", "minItems": "too_few_items",
+          "maxProperties": "too_many_items", "minProperties": "too_few_items", "maxLength": "too_long",
+          "minLength": "too_short", "minimum": "out_of_range", "maximum": "out_of_range",
+          "exclusiveMinimum": "out_of_range", "exclusiveMaximum": "out_of_range", "uniqueItems": "duplicate_item"}
 
 
 def schema_errors(source: Source, kind: str, data=None, at: str = "$") -> list[PolicyError]:
