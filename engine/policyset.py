@@ -23,6 +23,7 @@ from engine.facts import derive
 from engine.load import Document, label_from_root_name, read_documents
 from engine.model import DECISION_FIELDS
 from engine.request import parse_request
+from engine.suites import suite_problems
 from engine.resources import shipped
 from engine.validate import (build_customer, build_plan, build_ruleset, check_dates, customer_terms,
                              schema_errors)
@@ -188,16 +189,21 @@ def default_roots() -> tuple[Path, Path]:
     return shipped("policies"), shipped("rules")
 
 
-def check_policy_set(roots, label=label_from_root_name) -> tuple[PolicySet | None, list[PolicyError]]:
-    """Load and check every file under ``roots``; the set when it is valid, and every error and warning."""
+def check_policy_set(roots, label=label_from_root_name, suites: bool = False) -> tuple[PolicySet | None, list]:
+    """Load and check every file under ``roots``; the set when it is valid, and every error and warning.
+
+    Policy test suites among the files are skipped, or with ``suites`` checked too
+    (their errors are reported, but do not make the policy set invalid).
+    """
     documents, errors = read_documents(roots, label)
     unreadable = bool(errors)
     by_path = {d.path: d for d in documents}
     valid: list[Document] = []
-    suites = [d for d in documents if d.kind == "suite"]  # policy tests: checked here, run by suites.py
+    if suites:
+        for doc in documents:
+            if doc.kind == "suite":
+                errors.extend(suite_problems(doc))
     documents = [d for d in documents if d.kind != "suite"]
-    for doc in suites:
-        errors.extend(schema_errors(doc.source, "suite"))
     for doc in documents:
         if not doc.source.text.startswith(MODELINE):
             errors.append(doc.source.error("$", "missing_modeline",

@@ -105,19 +105,25 @@ def load_suites(paths, label=None) -> tuple[list[Suite], list[SuiteResult]]:
     for doc in documents:
         if doc.kind != "suite":
             continue
-        problems = schema_errors(doc.source, "suite")
-        names = {}
-        for i, case in enumerate(doc.source.data.get("cases", []) if not problems else []):
-            if case["name"] in names:
-                problems.append(doc.source.error(f"$.cases[{i}].name", "duplicate_case",
-                                                 f"case {case['name']!r} is already at line {names[case['name']]}"))
-            names.setdefault(case["name"], doc.source.position(f"$.cases[{i}]")[0])
+        problems = suite_problems(doc)
         if problems:
             errored.append(SuiteResult(doc.source.data.get("suite", doc.path) if isinstance(doc.source.data, dict)
                                        else doc.path, doc.path, errors=tuple(sorted(problems))))
             continue
         suites.append(_suite(doc))
     return suites, errored
+
+
+def suite_problems(doc) -> list:
+    """What keeps a suite file from running: its schema errors and case names used twice."""
+    problems = schema_errors(doc.source, "suite")
+    names = {}
+    for i, case in enumerate(doc.source.data.get("cases", []) if not problems else []):
+        if case["name"] in names:
+            problems.append(doc.source.error(f"$.cases[{i}].name", "duplicate_case",
+                                             f"case {case['name']!r} is already at line {names[case['name']]}"))
+        names.setdefault(case["name"], doc.source.position(f"$.cases[{i}]")[0])
+    return problems
 
 
 def _suite(doc) -> Suite:

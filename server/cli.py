@@ -133,8 +133,7 @@ def validate(paths, output, strict, policies, rules):
         roots, label = paths, (lambda root, path: os.path.normpath(path))
     else:
         roots, label = _roots(policies, rules), _label(policies, rules)
-    _, errors = check_policy_set(roots, label)
-    click.echo(reports.VALIDATE_REPORTERS[output](errors), nl=False)
+    _, errors = check_policy_set(roots, label, suites=True)
     if output != "json":
         click.echo(reports.validation_summary(errors), err=True)
     failed = any(e.severity == "error" or strict for e in errors)
