@@ -134,6 +134,7 @@ def validate(paths, output, strict, policies, rules):
     else:
         roots, label = _roots(policies, rules), _label(policies, rules)
     _, errors = check_policy_set(roots, label, suites=True)
+    click.echo(reports.VALIDATE_REPORTERS[output](errors), nl=False)
     if output != "json":
         click.echo(reports.validation_summary(errors), err=True)
     failed = any(e.severity == "error" or strict for e in errors)
