@@ -30,25 +30,28 @@ class RuleEngineError(RuntimeError):
 
 
 class CompiledRules:
-    """A durable-rules ruleset, registered once per process under its content name."""
+    """Compiled rules ready to fire: a durable-rules ruleset, and the policy's rules by name.
 
-    _registered: dict = {}
+    durable-rules registers a name once per process, so the ruleset is shared
+    by every policy set whose conditions compile to the same content; the
+    rules (outcomes, files, lines) stay each policy set's own.
+    """
+
+    _handles: dict = {}  # content name -> durable-rules ruleset handle
 
     def __init__(self, compiled: CompiledDefinition):
         self.name = compiled.name
         self.rules = compiled.rules
-        self._handle = None
-        if compiled.definition:
-            with _LOCK:
-                self._handle = durable.create_ruleset(compiled.name, json.dumps(compiled.definition))
+        self._handle = self._register(compiled) if compiled.definition else None
 
     @classmethod
-    def for_definition(cls, compiled: CompiledDefinition) -> "CompiledRules":
-        """The registered ruleset for this content, registering it the first time."""
-        existing = cls._registered.get(compiled.name)
-        if existing is None:
-            existing = cls._registered[compiled.name] = cls(compiled)
-        return existing
+    def _register(cls, compiled: CompiledDefinition):
+        with _LOCK:
+            handle = cls._handles.get(compiled.name)
+            if handle is None:
+                handle = cls._handles[compiled.name] = durable.create_ruleset(
+                    compiled.name, json.dumps(compiled.definition))
+            return handle
 
     def fired(self, facts: dict) -> list[str]:
         """The names of every rule the facts match, in priority order."""

@@ -29,16 +29,27 @@ class Document:
         return self.source.path
 
 
-def discover(root: Path) -> list[Path]:
-    """The YAML files under ``root`` (or ``root`` itself), in a stable order."""
+def discover(root: Path, tests: bool | None = None) -> list[Path]:
+    """The YAML files under ``root`` (or ``root`` itself), in a stable order.
+
+    Policy tests live in folders named ``tests``: ``tests=False`` leaves them
+    out (a broken test file must not stop the policy from loading), ``True``
+    takes only them, ``None`` takes everything.
+    """
     if root.is_file():
         return [root]
-    return sorted(p for p in root.rglob("*") if p.suffix in SUFFIXES and p.is_file()
-                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    found = []
+    for path in root.rglob("*"):
+        parts = path.relative_to(root).parts
+        if path.suffix not in SUFFIXES or any(part.startswith(".") for part in parts) or not path.is_file():
+            continue
+        if tests is None or tests == ("tests" in parts[:-1]):
+            found.append(path)
+    return sorted(found)
 
 
-def read_documents(roots, label=None) -> tuple[list[Document], list[PolicyError]]:
-    """Parse every policy file under ``roots``.
+def read_documents(roots, label=None, tests: bool | None = None) -> tuple[list[Document], list[PolicyError]]:
+    """Parse every policy file under ``roots`` (for ``tests``, see ``discover``).
 
     ``label(root, path)`` names a file in errors and traces; by default the
     path as the caller gave it, so editors and CI can open it.
@@ -51,7 +62,7 @@ def read_documents(roots, label=None) -> tuple[list[Document], list[PolicyError]
         if not root.exists():
             errors.append(PolicyError(str(root), 1, 1, "not_found", "no such file or folder"))
             continue
-        for path in discover(root):
+        for path in discover(root, tests):
             if path.resolve() in seen:
                 continue
             seen.add(path.resolve())

@@ -23,7 +23,7 @@ from engine.facts import derive
 from engine.load import Document, label_from_root_name, read_documents
 from engine.model import DECISION_FIELDS
 from engine.request import parse_request
-from engine.suites import suite_problems
+from engine.suites import load_suites, suite_problems
 from engine.resources import shipped
 from engine.validate import (build_customer, build_plan, build_ruleset, check_dates, customer_terms,
                              schema_errors)
@@ -192,18 +192,23 @@ def default_roots() -> tuple[Path, Path]:
 def check_policy_set(roots, label=label_from_root_name, suites: bool = False) -> tuple[PolicySet | None, list]:
     """Load and check every file under ``roots``; the set when it is valid, and every error and warning.
 
-    Policy test suites among the files are skipped, or with ``suites`` checked too
-    (their errors are reported, but do not make the policy set invalid).
+    Policy test suites (in ``tests`` folders, or files starting ``suite:``) are
+    skipped, or with ``suites`` checked too: their errors are reported, but a
+    broken test never makes the policy set invalid.
     """
-    documents, errors = read_documents(roots, label)
+    documents, errors = read_documents(roots, label, tests=False)
+    policy_set, errors = _build(documents, errors, roots)
+    if suites:
+        errors.extend(e for doc in documents if doc.kind == "suite" for e in suite_problems(doc))
+        errors.extend(e for result in load_suites(roots, label, tests=True)[1] for e in result.errors)
+    return policy_set, sorted(set(errors))
+
+
+def _build(documents, errors, roots) -> tuple[PolicySet | None, list]:
     unreadable = bool(errors)
+    documents = [d for d in documents if d.kind != "suite"]
     by_path = {d.path: d for d in documents}
     valid: list[Document] = []
-    if suites:
-        for doc in documents:
-            if doc.kind == "suite":
-                errors.extend(suite_problems(doc))
-    documents = [d for d in documents if d.kind != "suite"]
     for doc in documents:
         if not doc.source.text.startswith(MODELINE):
             errors.append(doc.source.error("$", "missing_modeline",
@@ -274,7 +279,7 @@ def check_policy_set(roots, label=label_from_root_name, suites: bool = False) ->
     bundles = []
     for day, members in bundles_plan:
         try:
-            compiled = CompiledRules.for_definition(compile_rulesets(members))
+            compiled = CompiledRules(compile_rulesets(members))
         except Exception as exc:  # durable-rules refuses a definition: report it, never crash
             first = by_path[members[0].file.path].source
             return None, sorted(set(errors + [first.error("$.rules", "compile_error",

@@ -93,12 +93,12 @@ class TestRun:
     counts: dict  # "passed", "failed", "errored" -> number of cases (errored: of suites)
 
 
-def load_suites(paths, label=None) -> tuple[list[Suite], list[SuiteResult]]:
+def load_suites(paths, label=None, tests: bool | None = None) -> tuple[list[Suite], list[SuiteResult]]:
     """Every suite under ``paths``; suites that cannot be loaded come back as errored results.
 
-    ``label`` names files as in ``load.read_documents``.
+    ``label`` names files and ``tests=True`` reads only ``tests`` folders, as in ``load.read_documents``.
     """
-    documents, errors = read_documents(paths, label)
+    documents, errors = read_documents(paths, label, tests)
     suites, errored = [], []
     for error in errors:
         errored.append(SuiteResult(error.file, error.file, errors=(error,)))

@@ -164,7 +164,7 @@ def test(paths, output, patterns, min_coverage, verbose, policies, rules):
     if paths:
         suites, errored = load_suites(paths, lambda root, path: os.path.normpath(path))
     else:
-        suites, errored = load_suites([roots[0]], _label(policies, rules))
+        suites, errored = load_suites([roots[0]], _label(policies, rules), tests=True)
     result = run(policy_set, suites, errored, patterns)
     click.echo(reports.TEST_REPORTERS[output](result, verbose), nl=False)
     too_low = min_coverage is not None and below(result.coverage, Fraction(str(min_coverage)))
