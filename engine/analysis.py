@@ -56,7 +56,7 @@ def analyse(ruleset, source, plans_data) -> list:
     cases = [dict(zip(mentioned, combination)) for combination in itertools.product(*(values[f] for f in mentioned))]
     cases = [c for c in cases if _possible(c, emergency)]
 
-    warnings, taken = [], [False] * len(cases)
+    warnings, taken = [], [None] * len(cases)  # the index of the first rule matching each case
     for index, rule in enumerate(ruleset.rules):
         path = f"$.rules[{index}]"
         matched = [i for i, case in enumerate(cases) if rule.failing(case) is None]
@@ -65,12 +65,13 @@ def analyse(ruleset, source, plans_data) -> list:
                                          f"rule {rule.id} can never match: no request meets all of its conditions "
                                          f"({'; '.join(map(str, rule.conditions))})", severity="warning"))
             continue
-        if ruleset.hit_policy == "first" and all(taken[i] for i in matched):
-            earlier = [r.id for r in ruleset.rules[:index]
-                       if any(r.failing(cases[i]) is None for i in matched)]
+        if ruleset.hit_policy == "first" and all(taken[i] is not None for i in matched):
+            takers = sorted({taken[i] for i in matched})
+            earlier = [ruleset.rules[t].id for t in takers]
             warnings.append(source.error(path, "shadowed_rule",
                                          f"rule {rule.id} never decides: every request it matches is taken first by "
                                          f"{', '.join(earlier)}; move it up or remove it", severity="warning"))
         for i in matched:
-            taken[i] = True
+            if taken[i] is None:
+                taken[i] = index
     return warnings

@@ -32,17 +32,17 @@ class Impact:
     total: int = 0
     changed: int = 0
     unreadable: list = field(default_factory=list)  # (line, message)
-    fields: dict = field(default_factory=dict)  # (field, before, after) -> Group
+    fields: dict = field(default_factory=dict)  # (field, before, after), values as JSON text -> Group
     rules: dict = field(default_factory=dict)  # (ruleset, before, after) -> Group
 
     def as_json(self) -> dict:
-        def groups(table, names):
-            return [dict(zip(names, key), count=g.count, examples=g.examples)
+        def groups(table, names, decode):
+            return [dict(zip(names, (key[0], decode(key[1]), decode(key[2]))), count=g.count, examples=g.examples)
                     for key, g in sorted(table.items(), key=lambda kv: (-kv[1].count, kv[0]))]
         return {"requests": self.total, "changed": self.changed,
                 "unreadable": [{"line": n, "error": m} for n, m in self.unreadable],
-                "fields": groups(self.fields, ("field", "before", "after")),
-                "rules": groups(self.rules, ("ruleset", "before", "after"))}
+                "fields": groups(self.fields, ("field", "before", "after"), orjson.loads),
+                "rules": groups(self.rules, ("ruleset", "before", "after"), lambda rule: rule)}
 
 
 def read_requests(path_or_stream):
@@ -59,6 +59,9 @@ def read_requests(path_or_stream):
                 continue
             if isinstance(body, dict) and "request" in body and "customer" not in body:
                 body = body["request"]  # a decision log record
+            if not isinstance(body, dict):
+                yield number, None, f"not a request: a JSON {type(body).__name__}, not an object"
+                continue
             yield number, body, None
 
 

@@ -17,6 +17,7 @@ import os
 import sys
 import tempfile
 import time
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 
@@ -41,6 +42,21 @@ rules_option = click.option("--rules", type=_dir, envvar="SUPPORTPOLICY_RULES",
                             help="Folder of rule sets [default: the shipped rules].")
 
 
+class _Percent(click.ParamType):
+    """A percentage from 0 to 100, read exactly as written (a decimal, never a float)."""
+
+    name = "percent"
+
+    def convert(self, value, param, ctx):
+        try:
+            percent = Fraction(Decimal(str(value).strip().rstrip("%")))
+        except (InvalidOperation, ValueError, OverflowError):  # also NaN and Infinity
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not 0 <= percent <= 100:
+            self.fail(f"{value} is not between 0 and 100", param, ctx)
+        return percent
+
+
 def _roots(policies: Path | None, rules: Path | None) -> tuple:
     shipped_policies, shipped_rules = default_roots()
     return policies or shipped_policies, rules or shipped_rules
@@ -51,13 +67,20 @@ def _label(policies, rules):
     return (lambda root, path: os.path.normpath(path)) if policies or rules else label_from_root_name
 
 
-def _load_or_exit(policies, rules, roots=None):
-    policy_set, errors = check_policy_set(roots or _roots(policies, rules), _label(policies, rules))
+def _load_or_exit(policies, rules, roots=None, label=None, what="policy set"):
+    policy_set, errors = check_policy_set(roots or _roots(policies, rules), label or _label(policies, rules))
     if policy_set is None:
         click.echo(reports.errors_text(errors), err=True, nl=False)
-        click.echo(f"supportpolicy: the policy set is invalid ({reports.validation_summary(errors)[15:]})", err=True)
+        click.echo(f"supportpolicy: the {what} is invalid ({reports.validation_summary(errors)[15:]})", err=True)
         sys.exit(EXIT_POLICY)
     return policy_set
+
+
+def _base_label(base: str, scratch: Path):
+    """Files of an impact base: as given for a folder, as ``REF:path`` for a git ref."""
+    if Path(base).is_dir():
+        return lambda root, path: os.path.normpath(path)
+    return lambda root, path: f"{base}:{path.relative_to(scratch).as_posix()}"
 
 
 def _read_request(request_file):
@@ -147,8 +170,8 @@ def validate(paths, output, strict, policies, rules):
               show_default=True, help="junit writes JUnit XML for CI test reports.")
 @click.option("--filter", "patterns", multiple=True, metavar="PATTERN",
               help="Run only cases whose suite/case name contains PATTERN or matches it as a glob (repeatable).")
-@click.option("--min-coverage", type=click.FloatRange(0, 100), metavar="PERCENT",
-              help="Fail when fewer than PERCENT of the rules decided a case.")
+@click.option("--min-coverage", type=_Percent(), metavar="PERCENT",
+              help="Fail when fewer than PERCENT of the rules decided a case (exactly: 99.99 is below 100).")
 @click.option("--verbose", "-v", is_flag=True, help="List passing cases too.")
 @policies_option
 @rules_option
@@ -167,9 +190,9 @@ def test(paths, output, patterns, min_coverage, verbose, policies, rules):
         suites, errored = load_suites([roots[0]], _label(policies, rules), tests=True)
     result = run(policy_set, suites, errored, patterns)
     click.echo(reports.TEST_REPORTERS[output](result, verbose), nl=False)
-    too_low = min_coverage is not None and below(result.coverage, Fraction(str(min_coverage)))
+    too_low = min_coverage is not None and below(result.coverage, min_coverage)
     if too_low:
-        click.echo(f"supportpolicy: rule coverage is below {min_coverage}%", err=True)
+        click.echo(f"supportpolicy: rule coverage is below {float(min_coverage):g}%", err=True)
     if not any(s.cases for s in result.suites if not s.errors) and not errored:
         click.echo("supportpolicy: no test case was run" + (" (check --filter)" if patterns else ""), err=True)
         sys.exit(EXIT_FAILED)
@@ -222,7 +245,7 @@ def impact(base, requests_file, output, examples, fail_on_change, policies, rule
             except EngineError as error:
                 raise click.BadParameter(f"{base} is neither a folder nor a usable git ref: {error.detail}",
                                          param_hint="--base") from None
-        base_set = _load_or_exit(None, None, tuple(base_roots))
+        base_set = _load_or_exit(None, None, tuple(base_roots), label=_base_label(base, Path(scratch)), what="base")
         with _Progress(_lines(requests_file)) as progress:
             result = compare(base_set, current, read_requests(requests_file), examples, progress)
     if output == "json":
@@ -252,10 +275,12 @@ class _Progress:
         self.total = total
         self.started = time.monotonic()
         self.drawn = 0.0
+        self.done = 0
 
-    def __call__(self, done: int) -> None:
+    def __call__(self, done: int, final: bool = False) -> None:
         now = time.monotonic()
-        if now - self.started < 1 or now - self.drawn < 0.2:
+        self.done = done
+        if now - self.started < 1 or (now - self.drawn < 0.2 and not final):
             return
         rate = f"{done / (now - self.started):,.0f} requests/s"
         if self.total:
@@ -271,6 +296,7 @@ class _Progress:
 
     def __exit__(self, *exc):
         if self.drawn:
+            self(self.done, final=True)
             click.echo("", err=True)
 
 

@@ -60,7 +60,8 @@ def test_text(run, verbose: bool = False) -> str:
     lines = []
     for suite in run.suites:
         if suite.status == "errored":
-            lines.append(f"ERRORED  {suite.name} ({suite.file}): the suite could not be loaded")
+            where = "" if suite.name == suite.file else f" ({suite.file})"
+            lines.append(f"ERRORED  {suite.name}{where}: the suite could not be loaded")
             lines.extend(f"    {e}" for e in suite.errors)
             continue
         passed = sum(c.status == "passed" for c in suite.cases)

@@ -214,6 +214,7 @@ BROKEN = {
     "alias-bomb": [Within("policies/customers/lol.yaml", "too_large")],
     "deep-nesting": [Within(PLAN, "too_deep", char="[")],
     "deep-nesting-extreme": [Within(PLAN, "too_deep", char="[")],
+    "no-default": [At(BILLING, "no_default", "ruleset:", "$")],
     "several-mistakes": [
         At(CUSTOMER, "duplicate_contact", "email", "$.designated_contacts[2].email"),
         At(BILLING, "invalid_fact_value", "channel: fax", "$.rules[0].when.channel"),
@@ -223,9 +224,13 @@ BROKEN = {
 }
 
 
+# Folders whose mistake is only a warning (static analysis); tests/test_cli_tools.py checks them.
+WARNINGS = {"shadowed-rule", "never-matches"}
+
+
 def test_every_fixture_folder_is_a_case():
     folders = {p.name for p in CASES.iterdir() if p.is_dir()}
-    assert folders == set(BROKEN) | {"good"}
+    assert folders == set(BROKEN) | WARNINGS | {"good"}
 
 
 # ---- validate: the good copy and the shipped policy -----------------------------

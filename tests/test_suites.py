@@ -402,8 +402,11 @@ def test_broken_suites_are_reported_as_errored_at_their_place_and_the_others_sti
     assert {s.name: s.status for s in result.suites if s.status != "errored"} == dict.fromkeys(
         {s.name for s in suites}, "passed")
     text = reports.test_text(result)
+    errored_lines = [line for line in text.splitlines() if line.startswith("ERRORED")]
     for name in files:
-        assert f"policies/tests/{name}.yaml): the suite could not be loaded" in text
+        (line,) = [line for line in errored_lines if f"policies/tests/{name}.yaml" in line]
+        assert line.endswith(": the suite could not be loaded")
+    assert "ERRORED  policies/tests/syntax-error.yaml: the suite" in text  # a suite without a name: its path, once
     assert f"    policies/tests/duplicate.yaml:{places['duplicate'][0][1]}:" in text
     assert f"    policies/tests/syntax-error.yaml:{places['syntax-error'][0][1]}:" in text
     assert "PASSED   decision-table (policies/tests/decision-table.yaml)" in text
