@@ -64,7 +64,7 @@ except ImportError:  # a source checkout run without PYTHONPATH
     sys.path.insert(0, str(HERE.parent))
     import engine
 import server
-from engine.policyset import check_policy_set, default_roots
+from engine.assemble import check_policy_set, default_roots
 from engine.suites import load_suites, run
 
 TARGET_VALIDATE_S = 5.0

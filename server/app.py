@@ -8,7 +8,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from engine import PolicySet, load_policy_set
-from engine.policyset import default_roots
+from engine.assemble import default_roots
 from engine.request import decode_json
 from server import problems
 from server.openapi import openapi_document

@@ -28,7 +28,7 @@ from engine.explain import as_json as explanation_json
 from engine.explain import explain as explain_request
 from engine.impact import checkout_ref, compare, read_requests
 from engine.load import label_from_root_name
-from engine.policyset import check_policy_set, default_roots
+from engine.assemble import check_policy_set, default_roots
 from engine.request import decode_json
 from engine.suites import below, load_suites, run
 from server import reports
