@@ -43,9 +43,9 @@ def create_bare_app() -> Flask:
 def serve(bind: str, workers: int) -> None:
     import server.gunicorn as served
 
-    # serve() builds the app with create_app({"POLICY_SET": ...}); hand it this one instead.
+    # serve() builds the app with create_app({"LIVE": ...}); hand it this one instead.
     served.create_app = lambda config=None: create_bare_app()
-    served.serve(None, bind, workers)
+    served.serve(None, bind, workers, watch=False)
 
 
 def main(argv=None) -> None:

@@ -44,13 +44,14 @@ class PolicyError:
 
 @dataclass(frozen=True)
 class FieldError:
-    """One problem with one field of a request, named by JSON Pointer."""
+    """One problem with one field of a request: a body field named by JSON Pointer, or a query parameter."""
 
-    pointer: str
+    pointer: str  # or the parameter's name
     message: str
+    kind: str = "pointer"  # or "parameter"
 
     def as_dict(self) -> dict:
-        return {"pointer": self.pointer, "detail": self.message}
+        return {self.kind: self.pointer, "detail": self.message}
 
 
 class EngineError(Exception):

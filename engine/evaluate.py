@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import json
 import threading
+import weakref
 
 import durable_rules_engine as durable
 import orjson
 
 from engine.compiler import MARKER, CompiledDefinition
 
-_LOCK = threading.Lock()
+# Reentrant: a ruleset may be released (weakref.finalize) by a thread already holding it.
+_LOCK = threading.RLock()
 _SESSION = "0"
 _FACT_ID = "request"
 # assert_fact status codes (durable/engine.py, Ruleset._handle_result)
@@ -34,24 +36,45 @@ class CompiledRules:
 
     durable-rules registers a name once per process, so the ruleset is shared
     by every policy set whose conditions compile to the same content; the
-    rules (outcomes, files, lines) stay each policy set's own.
+    rules (outcomes, files, lines) stay each policy set's own. The ruleset is
+    deleted when the last policy set using it is gone (after a reload, once
+    the requests still deciding with the old set are done), so memory does
+    not grow reload after reload.
     """
 
-    _handles: dict = {}  # content name -> durable-rules ruleset handle
+    _handles: dict = {}  # content name -> [durable-rules ruleset handle, users]
 
     def __init__(self, compiled: CompiledDefinition):
         self.name = compiled.name
         self.rules = compiled.rules
         self._handle = self._register(compiled) if compiled.definition else None
+        if self._handle is not None:
+            finalizer = weakref.finalize(self, CompiledRules._release, compiled.name)
+            finalizer.atexit = False  # nothing to free in a process that is ending
 
     @classmethod
     def _register(cls, compiled: CompiledDefinition):
         with _LOCK:
-            handle = cls._handles.get(compiled.name)
-            if handle is None:
-                handle = cls._handles[compiled.name] = durable.create_ruleset(
-                    compiled.name, json.dumps(compiled.definition))
-            return handle
+            entry = cls._handles.get(compiled.name)
+            if entry is None:
+                entry = cls._handles[compiled.name] = [
+                    durable.create_ruleset(compiled.name, json.dumps(compiled.definition)), 0]
+            entry[1] += 1
+            return entry[0]
+
+    @classmethod
+    def _release(cls, name: str) -> None:
+        with _LOCK:
+            entry = cls._handles[name]
+            entry[1] -= 1
+            if entry[1] == 0:
+                del cls._handles[name]
+                durable.delete_ruleset(entry[0])
+
+    @classmethod
+    def registered(cls) -> int:
+        """How many durable-rules rulesets this process holds."""
+        return len(cls._handles)
 
     def fired(self, facts: dict) -> list[str]:
         """The names of every rule the facts match, in priority order."""

@@ -134,6 +134,7 @@ class Plan:
     file: PolicyFile
     data: Mapping  # the validated document; customers' overrides merge onto it
     terms: Terms
+    positions: Mapping  # JSON path -> (line, column) in the file
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ class Customer:
     plan_version: str | None  # None: whichever version is in effect
     designated_contacts: frozenset  # lower-cased e-mail addresses
     overrides: Mapping
+    positions: Mapping  # JSON path -> (line, column) in the file
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ class PolicySet:
     def evaluate(self, body, decision_id: str | None = None) -> "Evaluation":
         """Decide one request, keeping every step's result (for explanations and policy tests)."""
         request = parse_request(body)
-        customer, plan = self._contract(request)
+        customer, plan = self.contract(request)
         terms = self._terms[(customer.file.path, plan.file.path)]
         facts = derive(request, customer, terms)
         bundle = in_effect(self.bundles, facts.local_time.date(), key=lambda b: b.effective_from)
@@ -107,8 +107,8 @@ class PolicySet:
                     result.extend(ruleset.rules + (ruleset.default,))
         return result
 
-    def _contract(self, request) -> tuple:
-        """The customer's contract version and its plan version in effect at received_at."""
+    def contract(self, request) -> tuple:
+        """The customer's contract version and its plan version in effect at ``request.received_at``."""
         versions = self.customers.get(request.customer)
         if not versions:
             raise UnknownCustomer(f"no customer contract has the id {request.customer!r}",

@@ -151,7 +151,7 @@ def build_plan(doc: Document) -> tuple[Plan | None, list[PolicyError]]:
     errors = check_terms(doc.source, doc.source.data)
     if errors:
         return None, errors
-    return Plan(policy_file(doc), doc.source.data, Terms.from_data(doc.source.data)), []
+    return Plan(policy_file(doc), doc.source.data, Terms.from_data(doc.source.data), doc.source.positions), []
 
 
 # ---- customers --------------------------------------------------------------
@@ -162,7 +162,8 @@ _REPLACED = ("schedule.hours", "schedule.holidays.add", "schedule.holidays.remov
              "emergency_support.response_target", "included_services.*")
 
 
-def _replaced(path: tuple) -> bool:
+def replaced_whole(path: tuple) -> bool:
+    """Whether an override of the term at ``path`` replaces it whole (a value object) or merges into it."""
     for pattern in _REPLACED:
         parts = pattern.split(".")
         if len(parts) == len(path) and all(p in ("*", k) for p, k in zip(parts, path)):
@@ -182,7 +183,7 @@ def merge_overrides(source: Source, plan_data: dict, overrides: dict) -> tuple[d
                 errors.append(source.error(here, "unknown_term",
                                            f"the plan defines no term {'.'.join(path + (key,))!r} to override; "
                                            f"it defines: {', '.join(map(str, target))}"))
-            elif isinstance(value, dict) and isinstance(target[key], dict) and not _replaced(path + (key,)):
+            elif isinstance(value, dict) and isinstance(target[key], dict) and not replaced_whole(path + (key,)):
                 merge(target[key], value, path + (key,), here)
             else:
                 target[key] = copy.deepcopy(value)
@@ -202,7 +203,8 @@ def build_customer(doc: Document) -> tuple[Customer | None, list[PolicyError]]:
         contacts.add(email)
     version = data["plan"].get("version", "current")
     customer = Customer(policy_file(doc), data.get("name"), data["plan"]["id"],
-                        None if version == "current" else version, frozenset(contacts), data.get("overrides", {}))
+                        None if version == "current" else version, frozenset(contacts), data.get("overrides", {}),
+                        doc.source.positions)
     return (None if errors else customer), errors
 
 

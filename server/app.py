@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import orjson
-from flask import Flask, Response, request
-from werkzeug.exceptions import UnsupportedMediaType
+from flask import Flask, Response, request, url_for
+from werkzeug.exceptions import NotFound, UnsupportedMediaType
 
-from engine import PolicySet, load_policy_set
+from engine import FieldError, InvalidRequest
 from engine.assemble import default_roots
+from engine.decisionlog import MAX_PAGE, LogRecord
+from engine.live import LivePolicy
 from engine.request import decode_json
+from engine.terms_in_force import terms_in_force
 from server import problems
 from server.openapi import openapi_document
 
@@ -20,33 +24,79 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the app: defaults, then SUPPORTPOLICY_* environment variables, then ``config``.
 
     The policy set is loaded and compiled here, before the first request; an
-    invalid set raises ``engine.PolicySetInvalid`` with every error.
-    Keys: POLICIES and RULES (folders), or POLICY_SET (an already loaded set).
+    invalid set raises ``engine.PolicySetInvalid`` with every error. Keys:
+    POLICIES and RULES (folders), or LIVE (an engine.live.LivePolicy), or
+    POLICY_SET (a loaded set, never reloaded); DECISION_LOG (an
+    engine.decisionlog.DecisionLog, or None for no log); RELOAD_NOTIFY (called
+    after an admin reload, to move the other workers too).
     """
     app = Flask("supportpolicy")
-    app.config.from_mapping(POLICIES=None, RULES=None, POLICY_SET=None, MAX_CONTENT_LENGTH=MAX_BODY)
+    app.config.from_mapping(POLICIES=None, RULES=None, LIVE=None, POLICY_SET=None, DECISION_LOG=None,
+                            RELOAD_NOTIFY=None, MAX_CONTENT_LENGTH=MAX_BODY)
     app.config.from_prefixed_env("SUPPORTPOLICY")
     app.config.update(config or {})
     app.json.sort_keys = False
 
-    policy_set: PolicySet = app.config["POLICY_SET"] or load_policy_set(*_roots(app.config))
-    app.extensions["supportpolicy"] = policy_set
+    live: LivePolicy = app.config["LIVE"] or LivePolicy(_roots(app.config), policy_set=app.config["POLICY_SET"])
+    log = app.config["DECISION_LOG"]
+    app.extensions["supportpolicy"] = live
     problems.register(app)
     spec = json.dumps(openapi_document())
 
     @app.post("/v1/decisions")
     def decide():
-        decision = policy_set.decide(_json_body())
-        return Response(orjson.dumps(decision.as_json()), mimetype="application/json")
+        body = _json_body()
+        decision = live.current.decide(body).as_json()
+        if log is not None:
+            log.write(LogRecord.of(body, decision))  # before the answer: nothing acknowledged is unlogged
+        return Response(orjson.dumps(decision), mimetype="application/json")
+
+    @app.get("/v1/decisions/<decision_id>")
+    def logged_decision(decision_id: str):
+        record = _log(log).get(decision_id)
+        if record is None:
+            raise NotFound(f"no decision {decision_id!r} is in the decision log")
+        return record.as_json()
+
+    @app.get("/v1/decisions")
+    def logged_decisions():
+        args = request.args
+        limit = _integer(args, "limit", 100, 1, MAX_PAGE)
+        records = _log(log).find(args.get("customer"), _instant(args, "since"), _instant(args, "until"),
+                                 args.get("after"), limit)
+        following = None
+        if len(records) == limit:
+            following = url_for("logged_decisions", **dict(args.items(), after=records[-1].decision_id))
+        return {"decisions": [r.as_json() for r in records], "next": following}
+
+    @app.get("/v1/customers/<customer_id>")
+    def customer(customer_id: str):
+        at = _instant(request.args, "at") or datetime.now(timezone.utc)
+        return terms_in_force(live.current, customer_id, at)
 
     @app.get("/v1/policies")
     def policies():
-        return {"digest": policy_set.digest, "loaded_at": policy_set.loaded_at.isoformat(),
-                "files": policy_set.describe()}
+        current = live.current
+        return {"digest": current.digest, "loaded_at": current.loaded_at.isoformat(), "files": current.describe()}
+
+    @app.get("/v1/status")
+    def status():
+        report = live.status()
+        report["decision_log"] = None if log is None else {"store": type(log).__name__, "where": log.where}
+        return report
+
+    @app.post("/v1/admin/reload")
+    def reload():
+        attempt = live.reload("POST /v1/admin/reload")
+        if app.config["RELOAD_NOTIFY"]:
+            app.config["RELOAD_NOTIFY"]()
+        if not attempt.ok:
+            return problems.policy_problem(attempt)
+        return {"reloaded": True, "digest": attempt.digest, "status": live.status()}
 
     @app.get("/healthz")
     def healthz():
-        return {"status": "ok", "policy_digest": policy_set.digest}
+        return {"status": "ok", "policy_digest": live.current.digest}
 
     @app.get("/openapi.json")
     def openapi():
@@ -70,3 +120,33 @@ def _json_body():
     if request.mimetype != "application/json":
         raise UnsupportedMediaType(f"send the request body as application/json, not {request.mimetype or 'nothing'}")
     return decode_json(request.get_data(cache=False))
+
+
+def _log(log):
+    if log is None:
+        raise NotFound("this server keeps no decision log")
+    return log
+
+
+def _instant(args, name: str) -> datetime | None:
+    text = args.get(name)
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text.upper().replace(" ", "T"))
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise InvalidRequest(f"the query parameter {name} is not an RFC 3339 date-time with an offset",
+                             [FieldError(name, "must be an RFC 3339 date-time with an offset", "parameter")])
+    return value
+
+
+def _integer(args, name: str, default: int, low: int, high: int) -> int:
+    text = args.get(name)
+    if text is None:
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise InvalidRequest(f"the query parameter {name} must be a whole number from {low} to {high}",
+                             [FieldError(name, f"must be a whole number from {low} to {high}", "parameter")])
+    return int(text)

@@ -1,11 +1,24 @@
-"""Serving the app with gunicorn, configured from the command line."""
+"""Serving the app with gunicorn, configured from the command line.
+
+The policy set lives in the master process and the workers are forked from
+it. A reload (SIGHUP to the master, a change to the policy folders, or
+POST /v1/admin/reload in any worker, which signals the master) loads the new
+set in the master, off to the side; gunicorn then replaces the workers
+gracefully, so every worker moves to the new set (or, when the new files are
+invalid, keeps the last good one and reports the failed attempt), and
+requests in flight finish on the worker that took them.
+"""
 from __future__ import annotations
 
 import gc
+import os
+import signal
 
 from gunicorn.app.base import BaseApplication
 
 from server.app import create_app
+from server.watch import PolicyWatcher
+
 
 
 class _Application(BaseApplication):
@@ -23,14 +36,33 @@ class _Application(BaseApplication):
         return self.application
 
 
-def serve(policy_set, bind: str, workers: int) -> None:
-    # The app, its policy set and compiled rules are built once here and
-    # shared by the forked workers (preload), so a worker starts instantly.
-    app = create_app({"POLICY_SET": policy_set})
+def _signal_master() -> None:
+    os.kill(os.getppid(), signal.SIGHUP)
+
+
+def serve(live, bind: str, workers: int, decision_log=None, watch: bool = True, echo=print) -> None:
+    app = create_app({"LIVE": live, "DECISION_LOG": decision_log, "RELOAD_NOTIFY": _signal_master})
+
+    def on_reload(arbiter):
+        attempt = live.reload("SIGHUP")
+        if attempt.ok:
+            echo(f"supportpolicy: reloaded, policy set {attempt.digest}")
+        else:
+            echo(f"supportpolicy: reload refused, still deciding with {live.current.digest}:")
+            for error in attempt.errors:
+                echo(f"  {error}")
+
+    def when_ready(arbiter):
+        if watch:
+            master = os.getpid()
+            PolicyWatcher(live.roots, lambda: os.kill(master, signal.SIGHUP)).start()
+            echo(f"supportpolicy: following changes to {', '.join(str(r) for r in live.roots)}")
+
     # Everything loaded so far lives as long as the server: keep it out of the
     # garbage collector's scans, and so out of the workers' copy-on-write pages.
     gc.freeze()
     _Application(app, {"bind": bind, "workers": workers, "preload_app": True, "accesslog": None,
                        "graceful_timeout": 20, "timeout": 30, "proc_name": "supportpolicy",
+                       "on_reload": on_reload, "when_ready": when_ready,
                        # gunicorn 27's control socket sits at one path per user: two servers would share it.
                        "control_socket_disable": True}).run()

@@ -24,6 +24,10 @@ PROBLEM_TYPES = {
     "not-found": "There is no resource at this path.",
     "method-not-allowed": "The resource exists but does not accept this method.",
     "engine-error": "The policy engine could not decide this request.",
+    "decision-log-unavailable": "The decision was made but could not be written to the decision log, so it was not "
+                                "given; retry, and see the server's log.",
+    "invalid-policy-set": "The policy files could not be loaded; `errors` lists every problem with file:line. "
+                          "The server keeps deciding with the last valid set.",
     "internal-error": "The server failed; the error has been logged.",
 }
 _HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large",
@@ -33,11 +37,19 @@ _HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-la
 def problem(status: int, slug: str, title: str, detail: str, errors=None, headers=None) -> Response:
     body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
     if errors:
-        body["errors"] = [e.as_dict() for e in errors]
+        body["errors"] = [e if isinstance(e, dict) else e.as_dict() for e in errors]
     response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def policy_problem(attempt) -> Response:
+    """A reload that found the policy files invalid: every error, with its place."""
+    count = sum(e.severity == "error" for e in attempt.errors)
+    return problem(422, "invalid-policy-set", "The policy set is not valid",
+                   f"{count} error(s) in the policy files; the set in force is unchanged",
+                   [dict(e.as_dict(), detail=e.message) for e in attempt.errors])
 
 
 def register(app: Flask) -> None:

@@ -197,7 +197,8 @@ def _problem_responses(client):
     yield client.post("/v1/decisions", json=dict(make_request("2026-11-27T10:00:00Z"), extra=1))
     yield client.post("/v1/decisions", data="{}", content_type="text/plain")
     yield client.post("/v1/decisions", data="x" * (1024 * 1024 + 1), content_type="application/json")
-    yield client.get("/v1/decisions")
+    yield client.delete("/v1/decisions")  # GET lists the decision log; DELETE is no method of it
+    yield client.get("/v1/decisions")  # no decision log on this server: 404
     yield client.get("/no/such/path")
 
 

@@ -265,7 +265,7 @@ def test_an_unknown_path_is_a_404_problem(client):
 
 
 @pytest.mark.parametrize("method,path,allowed", [
-    ("get", "/v1/decisions", "POST"), ("put", "/v1/decisions", "POST"),
+    ("delete", "/v1/decisions", "POST"), ("put", "/v1/decisions", "POST"), ("get", "/v1/admin/reload", "POST"),
     ("delete", "/healthz", "GET"), ("post", "/v1/policies", "GET"),
 ])
 def test_a_wrong_method_is_a_405_problem_with_allow(client, method, path, allowed):
