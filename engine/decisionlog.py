@@ -8,10 +8,12 @@ PostgreSQL database instead; the table is the same.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -44,7 +46,11 @@ class DecisionLogUnavailable(EngineError):
 
 
 def utc_text(instant: datetime) -> str:
-    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The instant in UTC as the log stores it; instants beyond year 1 or 9999 in UTC are clamped to them."""
+    try:
+        return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    except OverflowError:
+        return "0001-01-01T00:00:00.000000Z" if instant.year < 5000 else "9999-12-31T23:59:59.999999Z"
 
 
 @dataclass(frozen=True)
@@ -108,9 +114,14 @@ class DecisionLog:
                 raise DecisionLogUnavailable(f"the decision log failed: {type(exc).__name__}: {exc}") from None
 
     # -- the log --------------------------------------------------------------
+    def _turn(self):
+        """Held while writing: stores whose writers must take turns say how."""
+        return nullcontext()
+
     def write(self, record: LogRecord) -> None:
         """Store the decision; raises DecisionLogUnavailable when it cannot be stored."""
-        self._run(f"INSERT INTO decisions ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", record.row())
+        with self._turn():
+            self._run(f"INSERT INTO decisions ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", record.row())
         if self.retain_days is not None and time.monotonic() >= self._next_prune:
             self.prune()
 
@@ -139,30 +150,117 @@ class DecisionLog:
         self._next_prune = time.monotonic() + PRUNE_EVERY
         return self._run("DELETE FROM decisions WHERE decided_at < ?", (utc_text(cutoff),))
 
+    def setup(self) -> None:
+        """Connect, creating the table if needed (before a server forks its workers)."""
+        self._run("SELECT 1")
+
     def close(self) -> None:
         with self._lock:
             if self._connection is not None and self._pid == os.getpid():
                 self._connection.close()
             self._connection = self._pid = None
+            self._closed()
+
+    def _closed(self) -> None:
+        """A hook for stores that keep more than a connection."""
 
 
 class SQLiteLog(DecisionLog):
+    """SQLite in WAL mode, shared by the server's worker processes.
+
+    Two things kept SQLite off the request path's fast track: writers from
+    several processes waited for each other in SQLite's busy handler, which
+    sleeps in steps of milliseconds, and every thousand pages a write stopped
+    to checkpoint the WAL into the database. So writers take turns on a file
+    lock (the kernel wakes the next one at once), and checkpoints run in a
+    background thread of each writing process.
+    """
+
+    CHECKPOINT_EVERY = 1.0  # seconds
+
     def __init__(self, path: Path, retain_days: int | None = None):
         super().__init__(retain_days)
         self.path = Path(path)
         self.where = str(self.path)
+        self._turns = None  # the writers' lock file, per process
+        self._generation = 0
+        self._inode = None
+
+    def _open(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
 
     def _connect(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        connection.execute("PRAGMA journal_mode=WAL")
-        # NORMAL: a commit is in the WAL file when it returns, so it survives the
-        # process being killed (not the machine losing power).
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute(TABLE)
-        for index in INDEXES:
-            connection.execute(index)
+        connection = self._open()
+        _retry_while_locked(lambda: _setup_sqlite(connection))
+        self._inode = os.stat(self.path).st_ino
+        self._turns = open(self.path.with_name(self.path.name + ".lock"), "a+b")
+        self._generation += 1
+        threading.Thread(target=self._checkpoint, args=(self._generation,), daemon=True,
+                         name="decision-log-checkpoint").start()
         return connection
+
+    def _closed(self) -> None:
+        self._generation += 1  # stops the checkpointer
+
+    def _checkpoint(self, generation: int) -> None:
+        """Runs while this connection is the process's (closing, reconnecting or forking ends it)."""
+        connection = self._open()
+        pid = os.getpid()
+        while self._generation == generation and os.getpid() == pid:
+            time.sleep(self.CHECKPOINT_EVERY)
+            try:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                pass  # a busy or failing database: the next round tries again
+        connection.close()
+
+    @contextmanager
+    def _turn(self):
+        self._run("SELECT 1")  # connected, in this process
+        fcntl.flock(self._turns, fcntl.LOCK_EX)
+        try:
+            if _inode(self.path) != self._inode:
+                # The file was moved or deleted under us: a write now would be lost with it.
+                with self._lock:
+                    self._pid = None
+                fcntl.flock(self._turns, fcntl.LOCK_UN)
+                self._run("SELECT 1")
+                fcntl.flock(self._turns, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(self._turns, fcntl.LOCK_UN)
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
+def _setup_sqlite(connection) -> None:
+    if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        connection.execute("PRAGMA journal_mode=WAL")
+    # NORMAL: a commit is in the WAL file when it returns, so it survives the
+    # process being killed (not the machine losing power).
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer thread does it
+    connection.execute(TABLE)
+    for index in INDEXES:
+        connection.execute(index)
+
+
+def _retry_while_locked(setup, seconds: float = 10.0) -> None:
+    """Set-up statements that meet another process setting up fail at once with "locked": try again."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return setup()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 class PostgresLog(DecisionLog):
@@ -177,9 +275,12 @@ class PostgresLog(DecisionLog):
         import psycopg  # only needed for this store
 
         connection = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
-        connection.execute(TABLE)
-        for index in INDEXES:
-            connection.execute(index)
+        with connection.transaction():
+            # Servers starting together would race to create the table; one at a time.
+            connection.execute("SELECT pg_advisory_xact_lock(7411016372)")
+            connection.execute(TABLE)
+            for index in INDEXES:
+                connection.execute(index)
         return connection
 
 

@@ -42,12 +42,13 @@ class CompiledRules:
     not grow reload after reload.
     """
 
-    _handles: dict = {}  # content name -> [durable-rules ruleset handle, users]
+    _handles: dict = {}  # content name -> [durable-rules ruleset handle, users, whether an action ran]
 
     def __init__(self, compiled: CompiledDefinition):
         self.name = compiled.name
         self.rules = compiled.rules
-        self._handle = self._register(compiled) if compiled.definition else None
+        self._entry = self._register(compiled) if compiled.definition else None
+        self._handle = self._entry[0] if self._entry else None
         if self._handle is not None:
             finalizer = weakref.finalize(self, CompiledRules._release, compiled.name)
             finalizer.atexit = False  # nothing to free in a process that is ending
@@ -58,9 +59,9 @@ class CompiledRules:
             entry = cls._handles.get(compiled.name)
             if entry is None:
                 entry = cls._handles[compiled.name] = [
-                    durable.create_ruleset(compiled.name, json.dumps(compiled.definition)), 0]
+                    durable.create_ruleset(compiled.name, json.dumps(compiled.definition)), 0, False]
             entry[1] += 1
-            return entry[0]
+            return entry
 
     @classmethod
     def _release(cls, name: str) -> None:
@@ -69,6 +70,10 @@ class CompiledRules:
             entry[1] -= 1
             if entry[1] == 0:
                 del cls._handles[name]
+                # delete_ruleset leaves the session's state behind (about 190 KB); free it
+                # first, but only where an action ran: deleting a session where none ran segfaults.
+                if entry[2]:
+                    durable.delete_state(entry[0], _SESSION)
                 durable.delete_ruleset(entry[0])
 
     @classmethod
@@ -93,6 +98,8 @@ class CompiledRules:
             try:
                 action = durable.start_action_for_state(self._handle, state)
                 message = action[1] if action else None
+                if message:
+                    self._entry[2] = True  # an action ran: the session may be deleted
                 while message:
                     # The message is {"<rule name>": {...}}; rule names never hold quotes.
                     names.append(message[2:message.index('"', 2)])

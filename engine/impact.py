@@ -57,8 +57,8 @@ def read_requests(path_or_stream):
             except orjson.JSONDecodeError as exc:
                 yield number, None, f"not JSON: {exc}"
                 continue
-            if isinstance(body, dict) and "request" in body and "customer" not in body:
-                body = body["request"]  # a decision log record
+            if isinstance(body, dict) and "request" in body and "decision" in body:
+                body = body["request"]  # a decision log record (supportpolicy log export)
             if not isinstance(body, dict):
                 yield number, None, f"not a request: a JSON {type(body).__name__}, not an object"
                 continue

@@ -26,6 +26,15 @@ MAX_BYTES = 2 * 1024 * 1024
 # what was written ("2026-01-01"), and floats become Decimal so "200.00" keeps
 # its cents.
 _constructor = yaml.SafeLoader(b"")
+
+
+def _scalar(node: ScalarNode):
+    # The tag's constructor, called directly: construct_object() would keep every
+    # node in the loader's cache, which is never emptied here (memory grew with
+    # every reload), and is shared between threads.
+    return _constructor.yaml_constructors[node.tag](_constructor, node)
+
+
 _FAST_LOADER = getattr(yaml, "CSafeLoader", None)  # PyYAML built with libyaml
 
 
@@ -129,10 +138,10 @@ class _Builder:
             try:
                 return Decimal(node.value.replace("_", ""))
             except InvalidOperation:
-                return _constructor.construct_object(node)
+                return _scalar(node)
         if tag in ("tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:bool",
                    "tag:yaml.org,2002:null"):
-            return _constructor.construct_object(node)
+            return _scalar(node)
         self._error(node, json_path, "unsupported_yaml", f"the tag {tag} is not supported in policy files")
         return None
 

@@ -146,7 +146,7 @@ def _integer(args, name: str, default: int, low: int, high: int) -> int:
     text = args.get(name)
     if text is None:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         raise InvalidRequest(f"the query parameter {name} must be a whole number from {low} to {high}",
                              [FieldError(name, f"must be a whole number from {low} to {high}", "parameter")])
     return int(text)

@@ -149,6 +149,7 @@ def serve(host, port, workers, data_dir, decision_log, retain_days, no_decision_
     log = None if no_decision_log else _open_log(decision_log, data_dir, retain_days)
     if log is not None:
         try:
+            log.setup()  # the table exists before the workers start writing
             pruned = log.prune()
         except EngineError as error:
             click.echo(f"supportpolicy: {error.detail}", err=True)
