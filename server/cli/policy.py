@@ -1,0 +1,204 @@
+"""The commands contract managers and CI use on policy files: decide, validate, test, explain, impact."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+from engine import EngineError
+from engine.assemble import check_policy_set
+from engine.explain import as_json as explanation_json
+from engine.explain import explain as explain_request
+from engine.impact import checkout_ref, compare, read_requests
+from engine.suites import below, load_suites, run
+from server import reports
+from server.cli.common import (EXIT_FAILED, label_for, load_or_exit, Percent, read_request, refused, roots_for,
+                               main, policies_option, rules_option)
+
+@main.command()
+@click.argument("request_file", metavar="FILE|-", type=click.File("rb"))
+@policies_option
+@rules_option
+def decide(request_file, policies, rules):
+    """Print the decision for one request (a JSON file, or - for standard input)."""
+    policy_set = load_or_exit(policies, rules)
+    try:
+        decision = policy_set.decide(read_request(request_file))
+    except EngineError as error:
+        refused(error)
+    click.echo(json.dumps(decision.as_json(), indent=2))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "output", type=click.Choice(sorted(reports.VALIDATE_REPORTERS)), default="text",
+              show_default=True, help="github prints workflow annotations (::error file=...,line=...::).")
+@click.option("--strict", is_flag=True, help="Fail on warnings too (shadowed rules, rules that never match, ...).")
+@policies_option
+@rules_option
+def validate(paths, output, strict, policies, rules):
+    """Check policy files: every schema, reference and meaning error, with its place.
+
+    PATHS are files or folders checked together as one policy set (default:
+    --policies and --rules). Prints `path:line:column: code: message` for each
+    error and warning; exits 0 when valid, 1 when not (or, with --strict, when
+    there is a warning).
+    """
+    if paths:
+        roots, label = paths, (lambda root, path: os.path.normpath(path))
+    else:
+        roots, label = roots_for(policies, rules), label_for(policies, rules)
+    _, errors = check_policy_set(roots, label, suites=True)
+    click.echo(reports.VALIDATE_REPORTERS[output](errors), nl=False)
+    if output != "json":
+        click.echo(reports.validation_summary(errors), err=True)
+    failed = any(e.severity == "error" or strict for e in errors)
+    sys.exit(EXIT_FAILED if failed else 0)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "output", type=click.Choice(sorted(reports.TEST_REPORTERS)), default="text",
+              show_default=True, help="junit writes JUnit XML for CI test reports.")
+@click.option("--filter", "patterns", multiple=True, metavar="PATTERN",
+              help="Run only cases whose suite/case name contains PATTERN or matches it as a glob (repeatable).")
+@click.option("--min-coverage", type=Percent(), metavar="PERCENT",
+              help="Fail when fewer than PERCENT of the rules decided a case (exactly: 99.99 is below 100).")
+@click.option("--verbose", "-v", is_flag=True, help="List passing cases too.")
+@policies_option
+@rules_option
+def test(paths, output, patterns, min_coverage, verbose, policies, rules):
+    """Run the policy test suites (default: those in the --policies folder).
+
+    Each case is a request and the decision fields expected for it. Exits 0
+    when every case passes, 1 when a case fails or a suite cannot be loaded
+    (or coverage is below --min-coverage), 3 when the policies are invalid.
+    """
+    roots = roots_for(policies, rules)
+    policy_set = load_or_exit(policies, rules, roots)
+    if paths:
+        suites, errored = load_suites(paths, lambda root, path: os.path.normpath(path))
+    else:
+        suites, errored = load_suites([roots[0]], label_for(policies, rules), tests=True)
+    result = run(policy_set, suites, errored, patterns)
+    click.echo(reports.TEST_REPORTERS[output](result, verbose), nl=False)
+    too_low = min_coverage is not None and below(result.coverage, min_coverage)
+    if too_low:
+        click.echo(f"supportpolicy: rule coverage is below {float(min_coverage):g}%", err=True)
+    if not any(s.cases for s in result.suites if not s.errors) and not errored:
+        click.echo("supportpolicy: no test case was run" + (" (check --filter)" if patterns else ""), err=True)
+        sys.exit(EXIT_FAILED)
+    sys.exit(EXIT_FAILED if result.counts["failed"] or result.counts["errored"] or too_low else 0)
+
+
+@main.command()
+@click.argument("request_file", metavar="FILE|-", type=click.File("rb"))
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@policies_option
+@rules_option
+def explain(request_file, output, policies, rules):
+    """Explain the decision for one request: the facts, and every rule considered."""
+    policy_set = load_or_exit(policies, rules)
+    try:
+        explanation = explain_request(policy_set, read_request(request_file))
+    except EngineError as error:
+        refused(error)
+    if output == "json":
+        click.echo(json.dumps(explanation_json(explanation), indent=2))
+    else:
+        click.echo(reports.explain_text(explanation), nl=False)
+
+
+@main.command()
+@click.option("--base", required=True, metavar="DIR_OR_GIT_REF",
+              help="The policy to compare with: a folder holding policies/ and rules/, or a git ref "
+                   "(e.g. main, HEAD~1) of the repository the current folders are in.")
+@click.option("--requests", "requests_file", required=True, type=click.File("rb"), metavar="FILE.jsonl",
+              help="Requests, one JSON object per line (or decision log records); - for standard input.")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--examples", default=3, show_default=True, type=click.IntRange(0, 100),
+              help="Example requests shown for each kind of change.")
+@click.option("--fail-on-change", is_flag=True, help="Exit 1 when any decision changes (for CI).")
+@policies_option
+@rules_option
+def impact(base, requests_file, output, examples, fail_on_change, policies, rules):
+    """Show what the current policy changes, against a base, over the same requests."""
+    roots = roots_for(policies, rules)
+    current = load_or_exit(policies, rules, roots)
+    with tempfile.TemporaryDirectory(prefix="supportpolicy-base-") as scratch:
+        if Path(base).is_dir():
+            base_roots = (Path(base) / "policies", Path(base) / "rules")
+            missing = [str(r) for r in base_roots if not r.is_dir()]
+            if missing:
+                raise click.BadParameter(f"{base} has no {' or '.join(missing)}", param_hint="--base")
+        else:
+            try:
+                base_roots = checkout_ref(base, roots, Path(scratch))
+            except EngineError as error:
+                raise click.BadParameter(f"{base} is neither a folder nor a usable git ref: {error.detail}",
+                                         param_hint="--base") from None
+        base_set = load_or_exit(None, None, tuple(base_roots), label=_base_label(base, Path(scratch)), what="base")
+        with _Progress(_lines(requests_file)) as progress:
+            result = compare(base_set, current, read_requests(requests_file), examples, progress)
+    if output == "json":
+        click.echo(json.dumps(result.as_json(), indent=2))
+    else:
+        click.echo(reports.impact_text(result, examples), nl=False)
+    sys.exit(EXIT_FAILED if fail_on_change and result.changed else 0)
+
+
+def _lines(stream) -> int | None:
+    """How many lines a file holds (for the progress bar), or None for a pipe."""
+    try:
+        position = stream.tell()
+        count = sum(1 for _ in stream)
+        stream.seek(position)
+        return count
+    except (OSError, ValueError):
+        return None
+
+
+class _Progress:
+    """A progress bar on standard error, drawn only once a run has taken more than a second."""
+
+    WIDTH = 30
+
+    def __init__(self, total: int | None):
+        self.total = total
+        self.started = time.monotonic()
+        self.drawn = 0.0
+        self.done = 0
+
+    def __call__(self, done: int, final: bool = False) -> None:
+        now = time.monotonic()
+        self.done = done
+        if now - self.started < 1 or (now - self.drawn < 0.2 and not final):
+            return
+        rate = f"{done / (now - self.started):,.0f} requests/s"
+        if self.total:
+            filled = min(self.WIDTH, self.WIDTH * done // self.total)
+            bar = "#" * filled + "-" * (self.WIDTH - filled)
+            click.echo(f"\r[{bar}] {done}/{self.total} {rate}", err=True, nl=False)
+        else:
+            click.echo(f"\rcompared {done} requests, {rate}", err=True, nl=False)
+        self.drawn = now
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.drawn:
+            self(self.done, final=True)
+            click.echo("", err=True)
+
+
+def _base_label(base: str, scratch: Path):
+    """Files of an impact base: as given for a folder, as ``REF:path`` for a git ref."""
+    if Path(base).is_dir():
+        return lambda root, path: os.path.normpath(path)
+    return lambda root, path: f"{base}:{path.relative_to(scratch).as_posix()}"

@@ -1,0 +1,105 @@
+"""supportpolicy serve, and the decision log's commands."""
+from __future__ import annotations
+
+import sys
+from datetime import timezone
+from pathlib import Path
+
+import click
+import orjson
+
+from engine import EngineError
+from engine.decisionlog import MAX_PAGE, open_log
+from engine.live import LivePolicy
+from server.cli.common import (EXIT_FAILED, label_for, load_or_exit, roots_for, main, policies_option,
+                               rules_option)
+
+data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+                               envvar="SUPPORTPOLICY_DATA_DIR",
+                               help="Where the SQLite decision log lives [default: ~/.local/share/supportpolicy].")
+decision_log_option = click.option("--decision-log", metavar="postgresql://...", envvar="SUPPORTPOLICY_DECISION_LOG",
+                                   help="Log decisions to this PostgreSQL database instead of SQLite.")
+
+
+def _open_log(decision_log, data_dir, retain_days=None):
+    try:
+        return open_log(decision_log, data_dir, retain_days)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--decision-log") from None
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="gunicorn worker processes.")
+@data_dir_option
+@decision_log_option
+@click.option("--retain-days", type=click.IntRange(1, 36500), metavar="N",
+              help="Delete logged decisions older than N days [default: keep them all].")
+@click.option("--no-decision-log", is_flag=True, help="Keep no decision log (for measuring what it costs).")
+@click.option("--no-watch", is_flag=True, help="Do not follow changes to the policy folders (SIGHUP still reloads).")
+@policies_option
+@rules_option
+def serve(host, port, workers, data_dir, decision_log, retain_days, no_decision_log, no_watch, policies, rules):
+    """Serve the decision API with gunicorn.
+
+    The policy folders are followed: a valid change is put in force in every
+    worker, an invalid one is refused (GET /v1/status shows why) and the last
+    good set stays. SIGHUP and POST /v1/admin/reload reload too.
+    """
+    from server.gunicorn import serve as run_server
+
+    roots = roots_for(policies, rules)
+    policy_set = load_or_exit(policies, rules, roots)
+    live = LivePolicy(roots, label_for(policies, rules), policy_set)
+    log = None if no_decision_log else _open_log(decision_log, data_dir, retain_days)
+    if log is not None:
+        try:
+            log.setup()  # the table exists before the workers start writing
+            pruned = log.prune()
+        except EngineError as error:
+            click.echo(f"supportpolicy: {error.detail}", err=True)
+            sys.exit(EXIT_FAILED)
+        log.close()  # each worker opens its own connection
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    click.echo(f"supportpolicy: policy set {policy_set.digest} ({len(policy_set.files)} files)", err=True)
+    for f in policy_set.describe():
+        click.echo(f"  {f['kind']:8} {f['id']} {f['version']} from {f['effective_from']}  {f['path']}", err=True)
+    if log is None:
+        click.echo("supportpolicy: no decision log", err=True)
+    else:
+        kept = f", keeping {retain_days} days ({pruned} older removed)" if retain_days else ""
+        click.echo(f"supportpolicy: decision log {type(log).__name__} at {log.where}{kept}", err=True)
+    click.echo(f"supportpolicy: listening on http://{bind} with {workers} worker(s)", err=True)
+    run_server(live, bind, workers, log, watch=not no_watch, echo=lambda text: click.echo(text, err=True))
+
+
+@main.group("log")
+def log_group():
+    """The decision log."""
+
+
+@log_group.command("export")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S%z"]),
+              help="Decisions made from this date (UTC) or RFC 3339 time on.")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S%z"]),
+              help="Decisions made before this date (UTC) or RFC 3339 time.")
+@click.option("--customer", help="Only this customer's decisions.")
+@data_dir_option
+@decision_log_option
+def log_export(since, until, customer, data_dir, decision_log):
+    """Write logged decisions as JSON lines, oldest first (`impact --requests` reads them)."""
+    log = _open_log(decision_log, data_dir)
+    since, until = (t if t is None or t.tzinfo else t.replace(tzinfo=timezone.utc) for t in (since, until))
+    after = None
+    try:
+        while True:
+            page = log.find(customer, since, until, after, MAX_PAGE)
+            for record in page:
+                click.echo(orjson.dumps(record.as_json()).decode())
+            if len(page) < MAX_PAGE:
+                break
+            after = page[-1].decision_id
+    except EngineError as error:
+        click.echo(f"supportpolicy: {error.detail}", err=True)
+        sys.exit(EXIT_FAILED)
