@@ -486,7 +486,11 @@ def main(argv=None) -> int:
                 port = free_port()
                 decision = Server("decision", [sys.executable, "-c", "from server.cli import main; main()",
                                                "serve", "--host", HOST, "--port", str(port),
-                                               "--workers", str(workers)], port, workers, Path(workdir))
+                                               "--workers", str(workers),
+                                               # The bare endpoint keeps no log: compare the decision
+                                               # alone (bench_lifecycle.py measures the log's cost).
+                                               "--no-decision-log", "--no-watch"],
+                                  port, workers, Path(workdir))
                 servers.append(decision)
                 log(f"starting supportpolicy serve on {HOST}:{port} ...")
                 decision.start()
