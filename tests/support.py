@@ -1,6 +1,11 @@
 """Constants and helpers the tests share (fixtures are in conftest.py)."""
 from __future__ import annotations
 
+import os
+import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -19,3 +24,36 @@ def make_request(received_at: str, channel: str = "email", category: str = "usag
             "requester": {"email": email}, "category": category}
     body.update(extra)
     return body
+
+
+def command() -> tuple[list[str], dict]:
+    """The supportpolicy command and the environment to run it in.
+
+    The installed script when it is on PATH (under tox), else the source
+    checkout through ``python -c``; SUPPORTPOLICY_* variables are left out.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTPOLICY_")}
+    installed = shutil.which("supportpolicy")
+    if installed:
+        return [installed], env
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return [sys.executable, "-c", "from server.cli import main; main()"], env
+
+
+def run_cli(*args, cwd, stdin: bytes | None = None, timeout: float = 60,
+            env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    """Run supportpolicy; the result has stdout_text and stderr_text, and never a traceback."""
+    argv, env = command()
+    env.update(env_extra or {})
+    result = subprocess.run(argv + [str(a) for a in args], cwd=cwd, input=stdin, capture_output=True,
+                            timeout=timeout, env=env)
+    result.stdout_text = result.stdout.decode("utf-8")
+    result.stderr_text = result.stderr.decode("utf-8")
+    assert "Traceback" not in result.stderr_text, f"a traceback on stderr:\n{result.stderr_text}"
+    return result
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

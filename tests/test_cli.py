@@ -17,11 +17,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -30,7 +27,7 @@ from functools import lru_cache
 
 import pytest
 
-from support import DESIGNATED, FIXTURES, REPO
+from support import DESIGNATED, FIXTURES, command, free_port, run_cli
 
 CASES = FIXTURES / "policies"
 MARK = "# MISTAKE"
@@ -57,26 +54,8 @@ DEADLINE = "rules/response-deadline.yaml"
 
 # ---- running the command ------------------------------------------------------
 
-def command() -> tuple[list[str], dict]:
-    """The supportpolicy command and the environment to run it in."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTPOLICY_")}
-    installed = shutil.which("supportpolicy")
-    if installed:
-        return [installed], env
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return [sys.executable, "-c", "from server.cli import main; main()"], env
-
-
-def run(*args, cwd=CASES, stdin: bytes | None = None, timeout: float = 60,
-        env_extra: dict | None = None) -> subprocess.CompletedProcess:
-    argv, env = command()
-    env.update(env_extra or {})
-    result = subprocess.run(argv + [str(a) for a in args], cwd=cwd, input=stdin, capture_output=True,
-                            timeout=timeout, env=env)
-    result.stdout_text = result.stdout.decode("utf-8")
-    result.stderr_text = result.stderr.decode("utf-8")
-    assert "Traceback" not in result.stderr_text, f"a traceback on stderr:\n{result.stderr_text}"
-    return result
+def run(*args, cwd=CASES, timeout: float = 60, **options) -> subprocess.CompletedProcess:
+    return run_cli(*args, cwd=cwd, timeout=timeout, **options)
 
 
 @lru_cache(maxsize=None)
@@ -465,12 +444,6 @@ def test_decide_with_the_good_copy_decides_like_the_shipped_policy(tmp_path):
 
 
 # ---- serve --------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def http(method: str, url: str, body: dict | None = None, timeout: float = 5) -> tuple[int, dict]:
     data = None if body is None else json.dumps(body).encode()

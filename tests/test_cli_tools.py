@@ -11,17 +11,15 @@ temporary folder; nothing here writes to the checkout.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from support import DESIGNATED, FIXTURES, OTHER, REPO
+from support import DESIGNATED, FIXTURES, OTHER, REPO, run_cli
 
 CASES = FIXTURES / "policies"
 GOOD = CASES / "good"
@@ -49,26 +47,8 @@ def request(received_at: str, channel: str = "email", category: str = "usage_que
 
 # ---- running the command ------------------------------------------------------
 
-def command() -> tuple[list[str], dict]:
-    """The supportpolicy command and the environment to run it in."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTPOLICY_")}
-    installed = shutil.which("supportpolicy")
-    if installed:
-        return [installed], env
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return [sys.executable, "-c", "from server.cli import main; main()"], env
-
-
-def run(*args, cwd=CASES, stdin: bytes | None = None, timeout: float = 120,
-        env_extra: dict | None = None) -> subprocess.CompletedProcess:
-    argv, env = command()
-    env.update(env_extra or {})
-    result = subprocess.run(argv + [str(a) for a in args], cwd=cwd, input=stdin, capture_output=True,
-                            timeout=timeout, env=env)
-    result.stdout_text = result.stdout.decode("utf-8")
-    result.stderr_text = result.stderr.decode("utf-8")
-    assert "Traceback" not in result.stderr_text, f"a traceback on stderr:\n{result.stderr_text}"
-    return result
+def run(*args, cwd=CASES, timeout: float = 120, **options) -> subprocess.CompletedProcess:
+    return run_cli(*args, cwd=cwd, timeout=timeout, **options)
 
 
 def output(result) -> str:

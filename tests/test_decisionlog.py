@@ -16,10 +16,8 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -37,7 +35,7 @@ import pytest
 from engine.decision import new_decision_id
 from engine.decisionlog import COLUMNS, MAX_PAGE, DecisionLogUnavailable, LogRecord, open_log, utc_text
 from server import create_app
-from support import DESIGNATED, OTHER, REPO, make_request
+from support import DESIGNATED, OTHER, REPO, command, free_port, make_request
 
 POSTGRES_VARIABLE = "SUPPORTPOLICY_TEST_POSTGRES"
 UTC = timezone.utc
@@ -438,16 +436,6 @@ def test_writing_with_a_retention_prunes_old_decisions(store, policy_set):
 
 # ---- the command line -------------------------------------------------------------------------
 
-def command() -> tuple[list[str], dict]:
-    """The supportpolicy command and the environment to run it in (as in test_cli.py)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTPOLICY_")}
-    installed = shutil.which("supportpolicy")
-    if installed:
-        return [installed], env
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return [sys.executable, "-c", "from server.cli import main; main()"], env
-
-
 def run(*args, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
     argv, env = command()
     env["HOME"] = str(cwd)
@@ -460,12 +448,6 @@ def run(*args, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
 
 def output(result) -> str:
     return f"exit {result.returncode}\n--- stdout\n{result.stdout_text[-5000:]}--- stderr\n{result.stderr_text}"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http(method: str, url: str, body: dict | None = None, timeout: float = 5) -> tuple[int, dict]:

@@ -20,9 +20,7 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -37,7 +35,7 @@ from engine.evaluate import CompiledRules
 from engine.live import LivePolicy
 from engine.resources import shipped
 from server import create_app
-from support import DESIGNATED, REPO, make_request
+from support import DESIGNATED, command, free_port, make_request
 
 PLAN = "policies/plans/central-standard/2026.1.yaml"
 CUSTOMER = "policies/customers/demo-city.yaml"
@@ -474,22 +472,6 @@ class ServedTree(Tree):
 
     def label(self, rel: str) -> str:
         return os.path.normpath(self.root / rel)
-
-
-def command() -> tuple[list[str], dict]:
-    """The supportpolicy command and the environment to run it in (as tests/test_cli.py finds them)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTPOLICY_")}
-    installed = shutil.which("supportpolicy")
-    if installed:
-        return [installed], env
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return [sys.executable, "-c", "from server.cli import main; main()"], env
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
