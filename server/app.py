@@ -15,9 +15,15 @@ from engine.live import LivePolicy
 from engine.request import decode_json
 from engine.terms_in_force import terms_in_force
 from server import problems
+from server.auth import authenticate
 from server.openapi import openapi_document
 
 MAX_BODY = 1024 * 1024
+
+# The scope each endpoint needs when tokens are configured; others are open
+# (liveness, the OpenAPI document, problem types).
+SCOPE_OF = {"decide": "decide", "logged_decision": "read", "logged_decisions": "read", "customer": "read",
+            "policies": "read", "status": "read", "reload": "admin"}
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -28,20 +34,37 @@ def create_app(config: dict | None = None) -> Flask:
     POLICIES and RULES (folders), or LIVE (an engine.live.LivePolicy), or
     POLICY_SET (a loaded set, never reloaded); DECISION_LOG (an
     engine.decisionlog.DecisionLog, or None for no log); RELOAD_NOTIFY (called
-    after an admin reload, to move the other workers too).
+    after an admin reload, to move the other workers too); TOKENS (the
+    server.auth tokens that may call the API, or None for no authentication).
     """
     app = Flask("supportpolicy")
     app.config.from_mapping(POLICIES=None, RULES=None, LIVE=None, POLICY_SET=None, DECISION_LOG=None,
-                            RELOAD_NOTIFY=None, MAX_CONTENT_LENGTH=MAX_BODY)
+                            RELOAD_NOTIFY=None, TOKENS=None, MAX_CONTENT_LENGTH=MAX_BODY)
     app.config.from_prefixed_env("SUPPORTPOLICY")
     app.config.update(config or {})
     app.json.sort_keys = False
 
     live: LivePolicy = app.config["LIVE"] or LivePolicy(_roots(app.config), policy_set=app.config["POLICY_SET"])
     log = app.config["DECISION_LOG"]
+    tokens = app.config["TOKENS"]
     app.extensions["supportpolicy"] = live
     problems.register(app)
     spec = json.dumps(openapi_document())
+
+    @app.before_request
+    def authorize():
+        scope = SCOPE_OF.get(request.endpoint)
+        if tokens is None or scope is None:
+            return None
+        kind, _, secret = request.headers.get("Authorization", "").partition(" ")
+        token = authenticate(tokens, secret.strip()) if kind.lower() == "bearer" and secret.strip() else None
+        if token is None:
+            return problems.problem(401, "unauthorized", "Unauthorized",
+                                    "send a valid token: Authorization: Bearer <token>",
+                                    headers={"WWW-Authenticate": 'Bearer realm="supportpolicy"'})
+        if scope not in token.scopes:
+            return problems.problem(403, "forbidden", "Forbidden", f"this token lacks the {scope} scope")
+        return None
 
     @app.post("/v1/decisions")
     def decide():

@@ -40,8 +40,9 @@ def _signal_master() -> None:
     os.kill(os.getppid(), signal.SIGHUP)
 
 
-def serve(live, bind: str, workers: int, decision_log=None, watch: bool = True, echo=print) -> None:
-    app = create_app({"LIVE": live, "DECISION_LOG": decision_log, "RELOAD_NOTIFY": _signal_master})
+def serve(live, bind: str, workers: int, decision_log=None, watch: bool = True, echo=print, tokens=None) -> None:
+    app = create_app({"LIVE": live, "DECISION_LOG": decision_log, "RELOAD_NOTIFY": _signal_master,
+                      "TOKENS": tokens})
 
     def on_reload(arbiter):
         attempt = live.reload("SIGHUP")

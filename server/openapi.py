@@ -12,6 +12,7 @@ def _component(name: str) -> dict:
 
 def _problem_responses(*statuses: int) -> dict:
     descriptions = {400: "The body is not valid JSON.", 404: "Unknown customer or path.",
+                    401: "No valid bearer token.", 403: "The token lacks the scope.",
                     405: "Method not allowed.", 413: "The body is larger than 1 MiB.",
                     415: "The body is not application/json.", 422: "A field is invalid; `errors` names each one.",
                     500: "The server failed (never for bad input).",
@@ -21,6 +22,23 @@ def _problem_responses(*statuses: int) -> dict:
 
 
 def openapi_document() -> dict:
+    document = _paths_and_components()
+    # With tokens configured (supportpolicy serve --tokens), each operation that needs a scope
+    # answers 401 without a valid token and 403 without the scope.
+    document["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    scopes = {"decide": "decide", "loggedDecision": "read", "loggedDecisions": "read", "customerTerms": "read",
+              "listPolicies": "read", "status": "read", "reload": "admin"}
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            scope = scopes.get(operation["operationId"])
+            if scope:
+                operation["security"] = [{"bearer": [scope]}, {}]
+                operation["description"] = f"Needs a token with the {scope} scope when tokens are configured."
+                operation["responses"].update(_problem_responses(401, 403))
+    return document
+
+
+def _paths_and_components() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "supportpolicy", "version": "1",

@@ -22,6 +22,8 @@ PROBLEM_TYPES = {
     "unsupported-media-type": "The request body must be sent as application/json.",
     "payload-too-large": "The request body is larger than the server accepts (1 MiB).",
     "not-found": "There is no resource at this path.",
+    "unauthorized": "The request has no valid bearer token (Authorization: Bearer <token>).",
+    "forbidden": "The token is valid but lacks the scope this endpoint needs (decide, read or admin).",
     "method-not-allowed": "The resource exists but does not accept this method.",
     "engine-error": "The policy engine could not decide this request.",
     "decision-log-unavailable": "The decision was made but could not be written to the decision log, so it was not "

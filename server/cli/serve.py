@@ -1,6 +1,7 @@
 """supportpolicy serve, and the decision log's commands."""
 from __future__ import annotations
 
+import os
 import sys
 from datetime import timezone
 from pathlib import Path
@@ -11,6 +12,7 @@ import orjson
 from engine import EngineError
 from engine.decisionlog import MAX_PAGE, open_log
 from engine.live import LivePolicy
+from server.auth import SCOPES, TokenFileError, add_token, is_loopback, load_tokens
 from server.cli.common import (EXIT_FAILED, label_for, load_or_exit, roots_for, main, policies_option,
                                rules_option)
 
@@ -38,9 +40,15 @@ def _open_log(decision_log, data_dir, retain_days=None):
               help="Delete logged decisions older than N days [default: keep them all].")
 @click.option("--no-decision-log", is_flag=True, help="Keep no decision log (for measuring what it costs).")
 @click.option("--no-watch", is_flag=True, help="Do not follow changes to the policy folders (SIGHUP still reloads).")
+@click.option("--tokens", "tokens_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              envvar="SUPPORTPOLICY_TOKENS_FILE",
+              help="Token file (see `supportpolicy token add`); or its content in SUPPORTPOLICY_TOKENS.")
+@click.option("--insecure-no-auth", is_flag=True,
+              help="Serve without tokens on an address other than loopback (anyone who reaches it may call it).")
 @policies_option
 @rules_option
-def serve(host, port, workers, data_dir, decision_log, retain_days, no_decision_log, no_watch, policies, rules):
+def serve(host, port, workers, data_dir, decision_log, retain_days, no_decision_log, no_watch, tokens_file,
+          insecure_no_auth, policies, rules):
     """Serve the decision API with gunicorn.
 
     The policy folders are followed: a valid change is put in force in every
@@ -49,6 +57,14 @@ def serve(host, port, workers, data_dir, decision_log, retain_days, no_decision_
     """
     from server.gunicorn import serve as run_server
 
+    try:
+        tokens = load_tokens(tokens_file, os.environ.get("SUPPORTPOLICY_TOKENS"))
+    except (OSError, TokenFileError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--tokens") from None
+    if tokens is None and not is_loopback(host) and not insecure_no_auth:
+        raise click.UsageError(f"refusing to serve {host} without authentication: anyone who can reach it could "
+                               "read logged decisions and reload the policy. Give --tokens FILE (create one with "
+                               "`supportpolicy token add`), serve on 127.0.0.1, or say --insecure-no-auth.")
     roots = roots_for(policies, rules)
     policy_set = load_or_exit(policies, rules, roots)
     live = LivePolicy(roots, label_for(policies, rules), policy_set)
@@ -70,8 +86,41 @@ def serve(host, port, workers, data_dir, decision_log, retain_days, no_decision_
     else:
         kept = f", keeping {retain_days} days ({pruned} older removed)" if retain_days else ""
         click.echo(f"supportpolicy: decision log {type(log).__name__} at {log.where}{kept}", err=True)
+    if tokens is None:
+        click.echo("supportpolicy: authentication off" + (" (loopback only)" if is_loopback(host) else
+                                                          " (--insecure-no-auth)"), err=True)
+    else:
+        click.echo(f"supportpolicy: authentication on, {len(tokens)} token(s)", err=True)
     click.echo(f"supportpolicy: listening on http://{bind} with {workers} worker(s)", err=True)
-    run_server(live, bind, workers, log, watch=not no_watch, echo=lambda text: click.echo(text, err=True))
+    run_server(live, bind, workers, log, watch=not no_watch, echo=lambda text: click.echo(text, err=True),
+               tokens=tokens)
+
+
+@main.group("token")
+def token_group():
+    """API tokens."""
+
+
+@token_group.command("add")
+@click.argument("name")
+@click.option("--scopes", required=True, metavar="SCOPE[,SCOPE...]",
+              help=f"What the token may do: {', '.join(SCOPES)} (comma-separated).")
+@click.option("--tokens", "tokens_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              envvar="SUPPORTPOLICY_TOKENS_FILE", help="The token file to add it to (created if missing).")
+def token_add(name, scopes, tokens_file):
+    """Create a token; its secret is printed once, and only its hash is stored."""
+    wanted = [s.strip() for s in scopes.split(",") if s.strip()]
+    unknown = sorted(set(wanted) - set(SCOPES))
+    if unknown or not wanted:
+        raise click.BadParameter(f"scopes are {', '.join(SCOPES)}" + (f", not {', '.join(unknown)}" if unknown
+                                                                      else ""), param_hint="--scopes")
+    try:
+        secret = add_token(tokens_file, name, wanted)
+    except (OSError, ValueError, KeyError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--tokens") from None
+    click.echo(secret)
+    click.echo(f"supportpolicy: token {name!r} ({', '.join(sorted(set(wanted)))}) added to {tokens_file}; "
+               "the secret above is not stored and will not be shown again", err=True)
 
 
 @main.group("log")

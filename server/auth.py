@@ -1,0 +1,103 @@
+"""Bearer tokens with scopes.
+
+A token file holds, for each token, its name, its scopes and the SHA-256 of
+its secret, never the secret itself (``supportpolicy token add`` prints a new
+secret once). Secrets are 32 random bytes, so a plain hash is as strong as a
+slow one. A presented token is hashed and compared, in constant time, with
+every stored hash, so neither the answer nor its timing tells whether a token
+exists.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+SCOPES = ("decide", "read", "admin")
+PREFIX = "sp_"
+
+
+@dataclass(frozen=True)
+class Token:
+    name: str
+    scopes: frozenset
+    digest: str  # sha256 of the secret, hex
+
+
+class TokenFileError(ValueError):
+    pass
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def parse_tokens(text: str, where: str) -> tuple[Token, ...]:
+    """Tokens from a token file's text; a malformed file is an error naming what is wrong."""
+    try:
+        document = json.loads(text)
+        entries = document["tokens"]
+        tokens = tuple(Token(e["name"], frozenset(e["scopes"]), e["sha256"]) for e in entries)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TokenFileError(f"{where} is not a token file ({type(exc).__name__}: {exc}); "
+                             "create one with `supportpolicy token add`") from None
+    for token in tokens:
+        unknown = token.scopes - set(SCOPES)
+        if unknown:
+            raise TokenFileError(f"{where}: token {token.name!r} has unknown scopes {sorted(unknown)}; "
+                                 f"scopes are {', '.join(SCOPES)}")
+    return tokens
+
+
+def load_tokens(path: Path | None, inline: str | None = None) -> tuple[Token, ...] | None:
+    """The configured tokens (a file, or the file's content in an environment variable), or None."""
+    if path is not None:
+        return parse_tokens(Path(path).read_text(encoding="utf-8"), str(path))
+    if inline:
+        return parse_tokens(inline, "SUPPORTPOLICY_TOKENS")
+    return None
+
+
+def authenticate(tokens, presented: str) -> Token | None:
+    """The token whose secret was presented, or None; every stored hash is compared, in constant time."""
+    wanted = digest(presented)
+    found = None
+    for token in tokens:
+        if hmac.compare_digest(token.digest, wanted):
+            found = token
+    return found
+
+
+def add_token(path: Path, name: str, scopes) -> str:
+    """Add a token to the file (created with mode 0600 if missing); returns its secret, to be shown once."""
+    tokens = []
+    if path.exists():
+        tokens = json.loads(path.read_text(encoding="utf-8"))["tokens"]
+        parse_tokens(path.read_text(encoding="utf-8"), str(path))
+    if any(t["name"] == name for t in tokens):
+        raise TokenFileError(f"{path} already has a token named {name!r}; choose another name")
+    secret = PREFIX + secrets.token_urlsafe(32)
+    tokens.append({"name": name, "scopes": sorted(set(scopes)), "sha256": digest(secret),
+                   "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+    temporary = path.with_name(path.name + ".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as f:
+        json.dump({"tokens": tokens}, f, indent=2)
+        f.write("\n")
+    os.replace(temporary, path)  # never a half-written token file
+    return secret
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
