@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 from datetime import datetime, timezone
 
 import orjson
-from flask import Flask, Response, request, url_for
+from flask import Flask, Response, g, request, url_for
 from werkzeug.exceptions import NotFound, UnsupportedMediaType
 
 from engine import FieldError, InvalidRequest
@@ -16,9 +18,12 @@ from engine.request import decode_json
 from engine.terms_in_force import terms_in_force
 from server import problems
 from server.auth import authenticate
+from server.metrics import CONTENT_TYPE as METRICS_TYPE
+from server.metrics import Metrics
 from server.openapi import openapi_document
 
 MAX_BODY = 1024 * 1024
+request_log = logging.getLogger("supportpolicy.requests")
 
 # The scope each endpoint needs when tokens are configured; others are open
 # (liveness, the OpenAPI document, problem types).
@@ -39,7 +44,8 @@ def create_app(config: dict | None = None) -> Flask:
     """
     app = Flask("supportpolicy")
     app.config.from_mapping(POLICIES=None, RULES=None, LIVE=None, POLICY_SET=None, DECISION_LOG=None,
-                            RELOAD_NOTIFY=None, TOKENS=None, MAX_CONTENT_LENGTH=MAX_BODY)
+                            RELOAD_NOTIFY=None, TOKENS=None, METRICS=None,
+                            MAX_CONTENT_LENGTH=MAX_BODY)
     app.config.from_prefixed_env("SUPPORTPOLICY")
     app.config.update(config or {})
     app.json.sort_keys = False
@@ -47,9 +53,29 @@ def create_app(config: dict | None = None) -> Flask:
     live: LivePolicy = app.config["LIVE"] or LivePolicy(_roots(app.config), policy_set=app.config["POLICY_SET"])
     log = app.config["DECISION_LOG"]
     tokens = app.config["TOKENS"]
+    metrics = app.config["METRICS"] or Metrics()
     app.extensions["supportpolicy"] = live
+    app.extensions["metrics"] = metrics
     problems.register(app)
     spec = json.dumps(openapi_document())
+
+    @app.before_request
+    def started():
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def measured(response):
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        problem_type = getattr(response, "problem_type", None)
+        metrics.latency.labels(request.endpoint or "unknown").observe(elapsed)
+        if problem_type:
+            metrics.problems.labels(problem_type).inc()
+        # One line per request; bodies (summaries may hold personal data) are never logged.
+        request_log.info(json.dumps({
+            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "method": request.method,
+            "path": request.path, "status": response.status_code, "latency_ms": round(elapsed * 1000, 3),
+            "decision_id": g.get("decision_id"), "problem": problem_type}))
+        return response
 
     @app.before_request
     def authorize():
@@ -69,10 +95,20 @@ def create_app(config: dict | None = None) -> Flask:
     @app.post("/v1/decisions")
     def decide():
         body = _json_body()
-        decision = live.current.decide(body).as_json()
+        current = live.current
+        decision = current.decide(body).as_json()
         if log is not None:
             log.write(LogRecord.of(body, decision))  # before the answer: nothing acknowledged is unlogged
+        g.decision_id = decision["decision_id"]
+        metrics.decisions.labels(decision["route"]["team"], str(decision["billable"]).lower(),
+                                 str(decision["emergency"]).lower()).inc()
+        metrics.policy_in_force(current.digest)
         return Response(orjson.dumps(decision), mimetype="application/json")
+
+    @app.get("/metrics")
+    def prometheus():
+        metrics.policy_in_force(live.current.digest)
+        return Response(metrics.exposition(), content_type=METRICS_TYPE)
 
     @app.get("/v1/decisions/<decision_id>")
     def logged_decision(decision_id: str):
@@ -111,6 +147,8 @@ def create_app(config: dict | None = None) -> Flask:
     @app.post("/v1/admin/reload")
     def reload():
         attempt = live.reload("POST /v1/admin/reload")
+        if not attempt.ok:
+            metrics.reload_failures.inc()
         if app.config["RELOAD_NOTIFY"]:
             app.config["RELOAD_NOTIFY"]()
         if not attempt.ok:

@@ -11,12 +11,16 @@ requests in flight finish on the worker that took them.
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import signal
+import sys
+import tempfile
 
 from gunicorn.app.base import BaseApplication
 
 from server.app import create_app
+from server.metrics import use_multiprocess, worker_exited
 from server.watch import PolicyWatcher
 
 
@@ -36,16 +40,31 @@ class _Application(BaseApplication):
         return self.application
 
 
+def _log_requests() -> None:
+    """One JSON line per request on standard error (server/app.py writes them)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("supportpolicy.requests")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def _signal_master() -> None:
     os.kill(os.getppid(), signal.SIGHUP)
 
 
 def serve(live, bind: str, workers: int, decision_log=None, watch: bool = True, echo=print, tokens=None) -> None:
+    use_multiprocess(tempfile.mkdtemp(prefix="supportpolicy-metrics-"))
+    _log_requests()
     app = create_app({"LIVE": live, "DECISION_LOG": decision_log, "RELOAD_NOTIFY": _signal_master,
                       "TOKENS": tokens})
+    metrics = app.extensions["metrics"]
 
     def on_reload(arbiter):
         attempt = live.reload("SIGHUP")
+        if not attempt.ok:
+            metrics.reload_failures.inc()
         if attempt.ok:
             echo(f"supportpolicy: reloaded, policy set {attempt.digest}")
         else:
@@ -65,5 +84,6 @@ def serve(live, bind: str, workers: int, decision_log=None, watch: bool = True, 
     _Application(app, {"bind": bind, "workers": workers, "preload_app": True, "accesslog": None,
                        "graceful_timeout": 20, "timeout": 30, "proc_name": "supportpolicy",
                        "on_reload": on_reload, "when_ready": when_ready,
+                       "child_exit": lambda arbiter, worker: worker_exited(worker.pid),
                        # gunicorn 27's control socket sits at one path per user: two servers would share it.
                        "control_socket_disable": True}).run()

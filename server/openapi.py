@@ -120,6 +120,13 @@ def _paths_and_components() -> dict:
                                "properties": {"status": {"const": "ok"}, "policy_digest": {"type": "string"}}}}}},
                     **_problem_responses(405)},
             }},
+            "/metrics": {"get": {
+                "operationId": "metrics",
+                "summary": "Prometheus metrics of every worker: decisions, latency, problems, policy in force",
+                "responses": {"200": {"description": "Prometheus text format.",
+                                      "content": {"text/plain": {"schema": {"type": "string"}}}},
+                              **_problem_responses(405)},
+            }},
             "/openapi.json": {"get": {
                 "operationId": "openapi",
                 "summary": "This document",

@@ -41,6 +41,7 @@ def problem(status: int, slug: str, title: str, detail: str, errors=None, header
     if errors:
         body["errors"] = [e if isinstance(e, dict) else e.as_dict() for e in errors]
     response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    response.problem_type = slug  # for the metrics and the request log
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

@@ -1,0 +1,61 @@
+"""Prometheus metrics, correct under several gunicorn workers.
+
+``supportpolicy serve`` runs prometheus-client in multiprocess mode: each
+worker writes its samples to files in a private folder and /metrics, in
+whichever worker answers, adds up all of them.
+"""
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess, values
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+def use_multiprocess(folder: str) -> None:
+    """Before the first metric is made: keep samples in ``folder``, shared by every process of a server."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    values.ValueClass = values.get_value_class()
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
+
+class Metrics:
+    def __init__(self):
+        # In multiprocess mode samples go to files and /metrics collects them; otherwise to this registry.
+        self.registry = None if multiprocess_dir() else CollectorRegistry()
+        self.decisions = Counter("supportpolicy_decisions", "Decisions made, by who handles them first, "
+                                 "whether billable and whether an emergency.",
+                                 ["route_team", "billable", "emergency"], registry=self.registry)
+        self.latency = Histogram("supportpolicy_request_duration_seconds", "Time to answer a request.",
+                                 ["endpoint"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.problems = Counter("supportpolicy_problems", "Problem documents returned, by problem type.",
+                                ["type"], registry=self.registry)
+        self.policy = Gauge("supportpolicy_policy_active", "1 for the digest of the policy set in force.",
+                            ["digest"], multiprocess_mode="liveall", registry=self.registry)
+        self.reload_failures = Counter("supportpolicy_reload_failures", "Reloads refused because the policy "
+                                       "files were invalid.", registry=self.registry)
+        self._digest = None
+
+    def policy_in_force(self, digest: str) -> None:
+        if digest != self._digest:
+            if self._digest is not None:
+                self.policy.labels(self._digest).set(0)
+            self.policy.labels(digest).set(1)
+            self._digest = digest
+
+    def exposition(self) -> bytes:
+        if self.registry is not None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+
+
+def worker_exited(pid: int) -> None:
+    if multiprocess_dir():
+        multiprocess.mark_process_dead(pid)
