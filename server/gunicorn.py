@@ -59,11 +59,11 @@ def serve(live, bind: str, workers: int, decision_log=None, watch: bool = True, 
     _log_requests()
     app = create_app({"LIVE": live, "DECISION_LOG": decision_log, "RELOAD_NOTIFY": _signal_master,
                       "TOKENS": tokens})
-    metrics = app.extensions["metrics"]
+    metrics = app.extensions.get("metrics")  # benchmarks/bare_app.py serves an app without any
 
     def on_reload(arbiter):
         attempt = live.reload("SIGHUP")
-        if not attempt.ok:
+        if not attempt.ok and metrics is not None:
             metrics.reload_failures.inc()
         if attempt.ok:
             echo(f"supportpolicy: reloaded, policy set {attempt.digest}")
