@@ -105,13 +105,22 @@ class DecisionLog:
 
     def _run(self, sql: str, parameters=(), fetch: bool = False):
         sql = sql.replace("?", self.placeholder)
-        with self._lock:
-            try:
-                cursor = self._db().execute(sql, parameters)
-                return cursor.fetchall() if fetch else cursor.rowcount
-            except Exception as exc:  # a store that fails must not take the process down
-                self._pid = None
-                raise DecisionLogUnavailable(f"the decision log failed: {type(exc).__name__}: {exc}") from None
+        with self._lock, self._failures():
+            cursor = self._db().execute(sql, parameters)
+            return cursor.fetchall() if fetch else cursor.rowcount
+
+    def _ensure(self) -> None:
+        """Connected, in this process (opening the store on first use)."""
+        with self._lock, self._failures():
+            self._db()
+
+    @contextmanager
+    def _failures(self):
+        try:
+            yield
+        except Exception as exc:  # a store that fails must not take the process down
+            self._pid = None
+            raise DecisionLogUnavailable(f"the decision log failed: {type(exc).__name__}: {exc}") from None
 
     # -- the log --------------------------------------------------------------
     def _turn(self):
@@ -152,7 +161,7 @@ class DecisionLog:
 
     def setup(self) -> None:
         """Connect, creating the table if needed (before a server forks its workers)."""
-        self._run("SELECT 1")
+        self._ensure()
 
     def close(self) -> None:
         with self._lock:
@@ -217,7 +226,7 @@ class SQLiteLog(DecisionLog):
 
     @contextmanager
     def _turn(self):
-        self._run("SELECT 1")  # connected, in this process
+        self._ensure()
         fcntl.flock(self._turns, fcntl.LOCK_EX)
         try:
             if _inode(self.path) != self._inode:
@@ -225,7 +234,7 @@ class SQLiteLog(DecisionLog):
                 with self._lock:
                     self._pid = None
                 fcntl.flock(self._turns, fcntl.LOCK_UN)
-                self._run("SELECT 1")
+                self._ensure()
                 fcntl.flock(self._turns, fcntl.LOCK_EX)
             yield
         finally:
