@@ -27,7 +27,7 @@ from functools import lru_cache
 
 import pytest
 
-from support import DESIGNATED, FIXTURES, command, free_port, run_cli
+from support import DESIGNATED, FIXTURES, command, free_port, http, run_cli
 
 CASES = FIXTURES / "policies"
 MARK = "# MISTAKE"
@@ -444,17 +444,6 @@ def test_decide_with_the_good_copy_decides_like_the_shipped_policy(tmp_path):
 
 
 # ---- serve --------------------------------------------------------------------------
-
-def http(method: str, url: str, body: dict | None = None, timeout: float = 5) -> tuple[int, dict]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"} if data else {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
-
 
 def test_serve_answers_and_stops_on_sigterm(tmp_path):
     port = free_port()

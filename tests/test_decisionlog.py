@@ -35,7 +35,7 @@ import pytest
 from engine.decision import new_decision_id
 from engine.decisionlog import COLUMNS, MAX_PAGE, DecisionLogUnavailable, LogRecord, open_log, utc_text
 from server import create_app
-from support import DESIGNATED, OTHER, REPO, command, free_port, make_request
+from support import DESIGNATED, OTHER, REPO, command, free_port, http, make_request
 
 POSTGRES_VARIABLE = "SUPPORTPOLICY_TEST_POSTGRES"
 UTC = timezone.utc
@@ -448,18 +448,6 @@ def run(*args, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
 
 def output(result) -> str:
     return f"exit {result.returncode}\n--- stdout\n{result.stdout_text[-5000:]}--- stderr\n{result.stderr_text}"
-
-
-def http(method: str, url: str, body: dict | None = None, timeout: float = 5) -> tuple[int, dict]:
-    assert url.startswith("http://127.0.0.1:")
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"} if data else {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
 
 
 class Server:
