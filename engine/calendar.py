@@ -87,14 +87,14 @@ class SupportSchedule:
         """The open periods from ``instant`` on, in UTC; the first may have begun before it."""
         day = self.local(instant).date()
         for _ in range(LOOKAHEAD_DAYS):
-            for opens, closes in self._day(day):
+            for opens, closes in self.day(day):
                 if closes > instant:
                     yield opens, closes
             day += timedelta(days=1)
         raise NoOpening(f"the support schedule has no opening within {LOOKAHEAD_DAYS} days of {instant.isoformat()}")
 
-    def _day(self, day: date) -> tuple:
-        """The day's openings as UTC instants (none on a holiday), worked out once per day."""
+    def day(self, day: date) -> tuple:
+        """The openings of one local date as (opens, closes) UTC instants (none on a holiday), worked out once."""
         openings = self._days.get(day)
         if openings is None:
             if len(self._days) > 4096:  # about ten years of days: ample, and bounded

@@ -77,6 +77,14 @@ class MalformedRequest(EngineError):
     title = "The request body is not JSON"
 
 
+class RequestTooComplex(EngineError):
+    """Nested deeper, or holding more items, than any real request needs (see request.LIMITS)."""
+
+    status = 413
+    slug = "limit-exceeded"
+    title = "The request exceeds a limit"
+
+
 class InvalidRequest(EngineError):
     status = 422
     slug = "invalid-request"

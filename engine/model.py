@@ -31,6 +31,12 @@ class ResponseTarget:
         (kind, value), = data.items()
         return cls(kind, Decimal(0) if kind == "immediately" else Decimal(str(value)))
 
+    def as_json(self) -> dict:
+        """As a policy file writes it: {"immediately": true} or {"business_hours": 4}."""
+        if self.kind == "immediately":
+            return {"immediately": True}
+        return {self.kind: int(self.hours) if self.hours == self.hours.to_integral() else float(self.hours)}
+
 
 @dataclass(frozen=True)
 class Money:

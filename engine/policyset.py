@@ -74,7 +74,7 @@ class PolicySet:
         """Decide one request, keeping every step's result (for explanations and policy tests)."""
         request = parse_request(body)
         customer, plan = self.contract(request)
-        terms = self._terms[(customer.file.path, plan.file.path)]
+        terms = self.terms_of(customer, plan)
         facts = derive(request, customer, terms)
         bundle = in_effect(self.bundles, facts.local_time.date(), key=lambda b: b.effective_from)
         if bundle is None:
@@ -124,6 +124,15 @@ class PolicySet:
         if plan is None:
             raise self._not_in_effect(f"plan {customer.plan_id}", plan_versions[0].file.effective_from)
         return customer, plan
+
+    def terms_of(self, customer, plan):
+        """The customer's terms under this plan version: the plan with the customer's overrides applied."""
+        return self._terms[(customer.file.path, plan.file.path)]
+
+    def time_zone(self, customer_id: str):
+        """The zone of the customer's support schedule (every version of a plan keeps one)."""
+        versions = self.customers[customer_id]
+        return self.plans[versions[0].plan_id][0].terms.schedule.zone
 
     def _local_day(self, plan_id: str, instant: datetime) -> date:
         # All versions of a plan keep one time zone (checked at load), so any version tells it.

@@ -6,10 +6,28 @@ from datetime import datetime
 
 import orjson
 
-from engine.errors import FieldError, InvalidRequest, MalformedRequest
+from engine.errors import FieldError, InvalidRequest, MalformedRequest, RequestTooComplex
 from engine.schemas import accepts, validator_for
 
 FIRST_YEAR, LAST_YEAR = 2000, 2199
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How big a decision request may be, beyond the 1 MiB body limit.
+
+    A real request nests two levels deep with a handful of fields; the limits
+    leave ample room for what ticketing systems add to ``requester`` while
+    refusing, before any validation, bodies built to be expensive.
+    """
+
+    depth: int = 8  # objects and arrays within each other
+    items: int = 64  # members of one object or elements of one array
+    nodes: int = 1024  # values in the whole body
+    string: int = 10_000  # characters in one string (the longest field, summary, allows 10,000)
+
+
+LIMITS = Limits()
 
 
 @dataclass(frozen=True)
@@ -31,6 +49,37 @@ def decode_json(raw: bytes | str) -> object:
     except orjson.JSONDecodeError as exc:
         raise MalformedRequest(f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, "
                                f"column {exc.colno}") from None
+
+
+def check_limits(body: object, limits: Limits = LIMITS) -> None:
+    """Raise RequestTooComplex for the first container too deep or too large, InvalidRequest for a too-long string.
+
+    Iterative, and stops at the first excess, so a hostile body costs no more
+    than the limits allow.
+    """
+    stack, seen = [(body, (), 0)], 1
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, str):
+            if len(value) > limits.string:
+                problem = f"is longer than {limits.string} characters"
+                raise InvalidRequest(f"{pointer(path) or 'the body'} {problem}", [FieldError(pointer(path), problem)])
+            continue
+        if isinstance(value, dict):
+            children = [(v, path + (k,), depth + 1) for k, v in value.items()]
+        elif isinstance(value, list):
+            children = [(v, path + (i,), depth + 1) for i, v in enumerate(value)]
+        else:
+            continue
+        problem = (f"nests deeper than {limits.depth} levels" if depth >= limits.depth
+                   else f"holds more than {limits.items} items" if len(children) > limits.items
+                   else f"makes the body hold more than {limits.nodes} values"
+                   if seen + len(children) > limits.nodes else None)
+        if problem:
+            where = pointer(path)
+            raise RequestTooComplex(f"{where or 'the body'} {problem}", [FieldError(where, problem)])
+        seen += len(children)
+        stack.extend(children)
 
 
 def pointer(path) -> str:
@@ -69,6 +118,7 @@ def _message(error) -> str:
 
 def parse_request(body: object) -> DecisionRequest:
     """Turn a decoded JSON body into a DecisionRequest, or raise InvalidRequest naming each field."""
+    check_limits(body)
     fast = accepts("decision-request")
     errors = [] if fast and fast(body) else _field_errors(body)
     if errors:

@@ -4,17 +4,19 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from pathlib import Path
 
 import orjson
 from flask import Flask, Response, g, request, url_for
 from werkzeug.exceptions import NotFound, UnsupportedMediaType
 
-from engine import FieldError, InvalidRequest
+from engine import FieldError, InvalidRequest, UnknownCustomer
 from engine.assemble import default_roots
+from engine.coverage import coverage, week_of
 from engine.decisionlog import MAX_PAGE, LogRecord
 from engine.live import LivePolicy
-from engine.request import decode_json
+from engine.request import FIRST_YEAR, LAST_YEAR, decode_json
 from engine.terms_in_force import terms_in_force
 from server import problems
 from server.auth import authenticate
@@ -28,7 +30,12 @@ request_log = logging.getLogger("supportpolicy.requests")
 # The scope each endpoint needs when tokens are configured; others are open
 # (liveness, the OpenAPI document, problem types).
 SCOPE_OF = {"decide": "decide", "logged_decision": "read", "logged_decisions": "read", "customer": "read",
-            "policies": "read", "status": "read", "reload": "admin"}
+            "customers": "read", "customer_coverage": "read", "policies": "read", "status": "read",
+            "reload": "admin"}
+# The policy explorer: static files only; the page asks the API above for everything it shows.
+EXPLORER = Path(__file__).parent / "explorer"
+EXPLORER_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                   "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -42,7 +49,8 @@ def create_app(config: dict | None = None) -> Flask:
     after an admin reload, to move the other workers too); TOKENS (the
     server.auth tokens that may call the API, or None for no authentication).
     """
-    app = Flask("supportpolicy")
+    app = Flask("supportpolicy", root_path=str(EXPLORER.parent), static_folder=str(EXPLORER),
+                static_url_path="/explorer")
     app.config.from_mapping(POLICIES=None, RULES=None, LIVE=None, POLICY_SET=None, DECISION_LOG=None,
                             RELOAD_NOTIFY=None, TOKENS=None, METRICS=None,
                             MAX_CONTENT_LENGTH=MAX_BODY)
@@ -133,6 +141,23 @@ def create_app(config: dict | None = None) -> Flask:
         at = _instant(request.args, "at") or datetime.now(timezone.utc)
         return terms_in_force(live.current, customer_id, at)
 
+    @app.get("/v1/customers")
+    def customers():
+        current = live.current
+        return {"customers": [
+            {"id": customer_id, "name": versions[-1].name, "time_zone": current.time_zone(customer_id).key,
+             "versions": [dict(c.file.as_json(), plan={"id": c.plan_id, "version": c.plan_version})
+                          for c in versions]}
+            for customer_id, versions in sorted(current.customers.items())]}
+
+    @app.get("/v1/customers/<customer_id>/coverage")
+    def customer_coverage(customer_id: str):
+        current = live.current
+        if customer_id not in current.customers:
+            raise UnknownCustomer(f"no customer contract has the id {customer_id!r}")
+        day = _date(request.args, "week_of") or datetime.now(current.time_zone(customer_id)).date()
+        return coverage(current, customer_id, week_of(day)).as_json()
+
     @app.get("/v1/policies")
     def policies():
         current = live.current
@@ -154,6 +179,17 @@ def create_app(config: dict | None = None) -> Flask:
         if not attempt.ok:
             return problems.policy_problem(attempt)
         return {"reloaded": True, "digest": attempt.digest, "status": live.status()}
+
+    @app.get("/")
+    def explorer():
+        return app.send_static_file("index.html")
+
+    @app.after_request
+    def explorer_policy(response):
+        if request.endpoint in ("explorer", "static"):
+            response.headers["Content-Security-Policy"] = EXPLORER_POLICY
+            response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
 
     @app.get("/healthz")
     def healthz():
@@ -200,6 +236,21 @@ def _instant(args, name: str) -> datetime | None:
     if value is None or value.tzinfo is None:
         raise InvalidRequest(f"the query parameter {name} is not an RFC 3339 date-time with an offset",
                              [FieldError(name, "must be an RFC 3339 date-time with an offset", "parameter")])
+    return value
+
+
+def _date(args, name: str) -> date | None:
+    text = args.get(name)
+    if text is None:
+        return None
+    try:
+        value = date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        value = None
+    if value is None or not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise InvalidRequest(f"the query parameter {name} is not a date (YYYY-MM-DD) from {FIRST_YEAR} to {LAST_YEAR}",
+                             [FieldError(name, f"must be a date (YYYY-MM-DD) from {FIRST_YEAR} to {LAST_YEAR}",
+                                         "parameter")])
     return value
 
 

@@ -21,6 +21,8 @@ PROBLEM_TYPES = {
     "malformed-json": "The request body is not valid JSON.",
     "unsupported-media-type": "The request body must be sent as application/json.",
     "payload-too-large": "The request body is larger than the server accepts (1 MiB).",
+    "limit-exceeded": "The request body nests deeper (8 levels), holds more items in one object or array (64) "
+                      "or more values in all (1,024) than the server accepts; `errors` names where.",
     "not-found": "There is no resource at this path.",
     "unauthorized": "The request has no valid bearer token (Authorization: Bearer <token>).",
     "forbidden": "The token is valid but lacks the scope this endpoint needs (decide, read or admin).",

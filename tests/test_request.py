@@ -239,12 +239,70 @@ def test_a_large_body_is_413_whatever_it_contains(client):
     "[" * 100_000,
     "[" * 100_000 + "]" * 100_000,
     '{"a":' * 100_000 + "1" + "}" * 100_000,
-    json.dumps(make_request(VALID_AT))[:-1] + ', "requester": ' + "[" * 900 + "]" * 900 + "}",
 ])
 def test_deeply_nested_json_is_a_4xx_never_a_server_error(client, data):
     response = post(client, data=data)
     assert response.status_code in (400, 422)
     problem(response, response.status_code)
+
+
+# Limits beyond the body size: a real request nests two levels and holds a handful of fields.
+
+def nested(levels: int) -> object:
+    """``levels`` objects within each other."""
+    value = "end"
+    for _ in range(levels):
+        value = {"next": value}
+    return value
+
+
+def test_a_request_nested_eight_levels_deep_is_decided(client):
+    # The body and requester are two levels; six more inside a field ticketing systems add.
+    body = make_request(VALID_AT)
+    body["requester"]["profile"] = nested(6)
+    assert post(client, body).status_code == 200
+
+
+def test_a_request_nested_nine_levels_deep_is_413_naming_where(client):
+    body = make_request(VALID_AT)
+    body["requester"]["profile"] = nested(7)
+    document = problem(post(client, body), 413, "limit-exceeded")
+    assert document["errors"] == [{"pointer": "/requester/profile/next/next/next/next/next/next",
+                                   "detail": "nests deeper than 8 levels"}]
+
+
+def test_a_requester_nested_hundreds_deep_is_413_not_a_schema_error(client):
+    data = json.dumps(make_request(VALID_AT))[:-1] + ', "requester": ' + "[" * 900 + "]" * 900 + "}"
+    problem(post(client, data=data), 413, "limit-exceeded")
+
+
+def test_an_array_of_64_items_is_decided_and_65_is_413(client):
+    body = make_request(VALID_AT)
+    body["requester"]["phones"] = ["555-0100"] * 64
+    assert post(client, body).status_code == 200
+    body["requester"]["phones"].append("555-0101")
+    document = problem(post(client, body), 413, "limit-exceeded")
+    assert document["errors"] == [{"pointer": "/requester/phones", "detail": "holds more than 64 items"}]
+
+
+def test_thousands_of_unknown_fields_are_one_413_not_thousands_of_errors(client):
+    body = make_request(VALID_AT, **{f"field{n}": n for n in range(5000)})
+    document = problem(post(client, body), 413, "limit-exceeded")
+    assert document["errors"] == [{"pointer": "", "detail": "holds more than 64 items"}]
+
+
+def test_more_than_1024_values_in_all_is_413(client):
+    body = make_request(VALID_AT)
+    body["requester"]["history"] = [[n] * 60 for n in range(20)]  # 20 arrays of 60: every one within 64
+    document = problem(post(client, body), 413, "limit-exceeded")
+    assert document["errors"][0]["detail"] == "makes the body hold more than 1024 values"
+
+
+def test_a_long_string_in_a_field_the_schema_ignores_is_422_naming_it(client):
+    body = make_request(VALID_AT)
+    body["requester"]["note"] = "x" * 10_001
+    document = problem(post(client, body), 422, "invalid-request")
+    assert document["errors"] == [{"pointer": "/requester/note", "detail": "is longer than 10000 characters"}]
 
 
 @pytest.mark.parametrize("data", [
