@@ -48,6 +48,10 @@ def _log_requests() -> None:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
+    # Nothing this server logs names a thread, process or source line: skip collecting them on
+    # every record (the logging HOWTO's "Optimization" settings; this process is the server's own).
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
 
 
 def _signal_master() -> None:

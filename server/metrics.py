@@ -40,6 +40,24 @@ class Metrics:
         self.reload_failures = Counter("supportpolicy_reload_failures", "Reloads refused because the policy "
                                        "files were invalid.", registry=self.registry)
         self._digest = None
+        # Label lookups build tuples and take a lock; each child is looked up once and kept.
+        self._children = {}
+
+    def _child(self, metric, *labels):
+        key = (metric, labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
+    def decided(self, route_team: str, billable: bool, emergency: bool) -> None:
+        self._child(self.decisions, route_team, "true" if billable else "false",
+                    "true" if emergency else "false").inc()
+
+    def answered(self, endpoint: str, seconds: float, problem_type: str | None) -> None:
+        self._child(self.latency, endpoint).observe(seconds)
+        if problem_type:
+            self._child(self.problems, problem_type).inc()
 
     def policy_in_force(self, digest: str) -> None:
         if digest != self._digest:

@@ -101,5 +101,5 @@ def test_metrics_add_up_every_gunicorn_worker(tmp_path):
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
-    log = server.stderr.read().decode()
-    assert log.count('"path": "/v1/decisions"') == 40
+    lines = [json.loads(line) for line in server.stderr.read().decode().splitlines() if line.startswith("{")]
+    assert sum(line["path"] == "/v1/decisions" and line["status"] == 200 for line in lines) == 40
