@@ -14,6 +14,7 @@ import gc
 import logging
 import os
 import signal
+import socket
 import sys
 import tempfile
 
@@ -48,14 +49,40 @@ def _log_requests() -> None:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
-    # Nothing this server logs names a thread, process or source line: skip collecting them on
-    # every record (the logging HOWTO's "Optimization" settings; this process is the server's own).
+    # Nothing this server logs names a thread or source line: skip collecting them on every record
+    # (the logging HOWTO's "Optimization" settings). Not the process id: gunicorn's own lines print it.
     logging._srcfile = None
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging.logThreads = logging.logMultiprocessing = False
 
 
 def _signal_master() -> None:
     os.kill(os.getppid(), signal.SIGHUP)
+
+
+def _refuse_new_connections_on_term(arbiter) -> None:
+    """On SIGTERM, stop listening at once, while the workers finish the requests they have.
+
+    gunicorn's master closes only its own copy of the listening socket; a sync worker keeps its copy
+    open until its request in flight is answered, so the kernel goes on accepting connections no worker
+    will take, and resets them when the last worker exits (gunicorn #922, #2529, #3397). Here the
+    workers are told first (so that none wakes to accept() on the socket), then the socket itself,
+    shared by the master and every worker, is shut down: on Linux that stops its listening in every
+    process, and a new connection is refused. On SIGTERM only: a reload keeps listening. Not with a
+    socket handed over (systemd, USR2 re-exec), which must go on listening for whoever holds it next.
+    """
+    handle_term = arbiter.handle_term
+
+    def stop_listening_then_terminate():
+        if arbiter.reexec_pid == arbiter.master_pid == 0 and not arbiter.systemd and not arbiter.cfg.reuse_port:
+            arbiter.kill_workers(signal.SIGTERM)
+            for listener in arbiter.LISTENERS:
+                try:
+                    listener.sock.shutdown(socket.SHUT_RD)
+                except OSError:  # a system that cannot shut a listening socket down: closed as before
+                    pass
+        handle_term()
+
+    arbiter.handle_term = stop_listening_then_terminate
 
 
 def serve(live, bind: str, workers: int, decision_log=None, watch: bool = True, echo=print, tokens=None) -> None:
@@ -77,6 +104,7 @@ def serve(live, bind: str, workers: int, decision_log=None, watch: bool = True, 
                 echo(f"  {error}")
 
     def when_ready(arbiter):
+        _refuse_new_connections_on_term(arbiter)
         if watch:
             master = os.getpid()
             PolicyWatcher(live.roots, lambda: os.kill(master, signal.SIGHUP)).start()
