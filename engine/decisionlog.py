@@ -186,6 +186,8 @@ class SQLiteLog(DecisionLog):
     """
 
     CHECKPOINT_EVERY = 1.0  # seconds
+    WAL_LIMIT = 32 * 1024 * 1024  # bytes of WAL at which writers pause for it to start over
+    FRAMES_LEFT = 256  # pages written since the last pass, few enough to copy while writers wait
 
     def __init__(self, path: Path, retain_days: int | None = None):
         super().__init__(retain_days)
@@ -213,15 +215,38 @@ class SQLiteLog(DecisionLog):
         self._generation += 1  # stops the checkpointer
 
     def _checkpoint(self, generation: int) -> None:
-        """Runs while this connection is the process's (closing, reconnecting or forking ends it)."""
+        """Runs while this connection is the process's (closing, reconnecting or forking ends it).
+
+        A passive checkpoint copies the WAL into the database without stopping
+        writers, but under constant writes it never catches up with them, and
+        SQLite starts the WAL over only once one has: the WAL (and the index
+        every process maps) would grow for as long as the load lasts. So once
+        the WAL passes WAL_LIMIT, the checkpointer takes the writers' turn, on
+        a lock file of its own, and finishes the job with a truncating
+        checkpoint: only the frames written since the passive one are left.
+        """
         connection = self._open()
+        connection.execute("PRAGMA busy_timeout=100")  # a reader in the way: try next round, don't hold writers
+        wal = self.path.with_name(self.path.name + "-wal")
         pid = os.getpid()
-        while self._generation == generation and os.getpid() == pid:
-            time.sleep(self.CHECKPOINT_EVERY)
-            try:
-                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error:
-                pass  # a busy or failing database: the next round tries again
+        with open(self.path.with_name(self.path.name + ".lock"), "a+b") as turns:
+            while self._generation == generation and os.getpid() == pid:
+                time.sleep(self.CHECKPOINT_EVERY)
+                try:
+                    # Each passive pass copies what was written during the one before, so a few leave
+                    # little for the writers to wait on.
+                    for _ in range(4):
+                        _, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                        if frames - copied < self.FRAMES_LEFT:
+                            break
+                    if _size(wal) > self.WAL_LIMIT:
+                        fcntl.flock(turns, fcntl.LOCK_EX)
+                        try:
+                            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                        finally:
+                            fcntl.flock(turns, fcntl.LOCK_UN)
+                except sqlite3.Error:
+                    pass  # a busy or failing database: the next round tries again
         connection.close()
 
     @contextmanager
@@ -239,6 +264,13 @@ class SQLiteLog(DecisionLog):
             yield
         finally:
             fcntl.flock(self._turns, fcntl.LOCK_UN)
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def _inode(path: Path) -> int | None:

@@ -149,5 +149,5 @@ def parse_request(body: object) -> DecisionRequest:
 
 
 def _summary(errors: list[FieldError]) -> str:
-    fields = ", ".join(sorted({e.pointer or "/" for e in errors}))
-    return f"the request has {len(errors)} invalid field{'s' if len(errors) != 1 else ''}: {fields}"
+    names = sorted({e.pointer or "/" for e in errors})
+    return f"the request has {len(names)} invalid field{'s' if len(names) != 1 else ''}: {', '.join(names)}"

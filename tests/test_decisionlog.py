@@ -231,6 +231,28 @@ def test_write_then_get_gives_back_the_request_and_decision_exactly(store, polic
     assert got.as_json()["decision"] == decision and got.as_json()["request"] == body
 
 
+def test_the_sqlite_wal_starts_over_under_constant_writes(tmp_path, policy_set, monkeypatch):
+    # Under a steady stream of writes a passive checkpoint never catches up, and the WAL (with the
+    # index every worker maps) would grow for as long as the load lasts: gigabytes in a day.
+    from engine.decisionlog import SQLiteLog
+    monkeypatch.setattr(SQLiteLog, "WAL_LIMIT", 1024 * 1024, raising=False)
+    monkeypatch.setattr(SQLiteLog, "CHECKPOINT_EVERY", 0.05)
+    log = open_log(data_dir=tmp_path)
+    template = record(policy_set, datetime.now(UTC))
+    wal = Path(log.where + "-wal")
+    largest = 0
+    try:
+        for n in range(2500):  # about 50 MB of WAL if it never started over
+            log.write(copy_of(template, datetime.now(UTC)))
+            if n % 100 == 0:
+                largest = max(largest, wal.stat().st_size)
+                time.sleep(0.01)  # a steady stream, not one burst: the checkpointer gets its turns
+        assert log.get(template.decision_id) is None and len(log.find(limit=MAX_PAGE)) == MAX_PAGE
+    finally:
+        log.close()
+    assert largest < 16 * 1024 * 1024, f"the WAL reached {largest / 2**20:.0f} MiB"
+
+
 def test_get_of_an_unknown_id_is_none(store, policy_set):
     log = store.open()
     log.write(record(policy_set, datetime.now(UTC)))
