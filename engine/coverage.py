@@ -91,7 +91,8 @@ def coverage(policy_set, customer_id: str, first: date, days: int = DAYS_SHOWN) 
     shown = tuple(_day(policy_set, customer_id, first + timedelta(days=n), zone) for n in range(days))
     contracted = [d for d in shown if d.plan is not None]
     terms = policy_set.terms_of(contracted[0].contract, contracted[0].plan) if contracted else None
-    return Coverage(customer_id, shown[-1].contract.name if shown[-1].contract else None, zone.key, shown,
+    named = [d.contract for d in shown if d.contract] or policy_set.customers[customer_id][:1]
+    return Coverage(customer_id, named[-1].name, zone.key, shown,
                     _upcoming_holidays(policy_set, customer_id, first, zone), terms)
 
 

@@ -186,6 +186,7 @@ def test_a_week_wholly_before_the_contract_has_no_terms(client):
     document = week(client, "2025-06-04").get_json()
     assert {p["coverage"] for d in document["days"] for p in d["periods"]} == {"no_contract"}
     assert document["emergency_support"] is None and document["after_hours"] is None
+    assert document["name"] == "City of Demo"  # the customer exists, though no version is in effect yet
     # The contract's holidays are still listed from the day it takes effect.
     assert document["upcoming_holidays"][0] == {"date": "2026-01-01", "name": "New Year's Day"}
 
