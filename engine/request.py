@@ -108,7 +108,8 @@ def _field_errors(body) -> list[FieldError]:
 
 def _message(error) -> str:
     if error.validator == "pattern" and error.absolute_path and error.absolute_path[-1] == "received_at":
-        return "must be an RFC 3339 date-time with an offset, e.g. 2026-11-27T09:30:00-06:00"
+        return (f"must be an RFC 3339 date-time with an offset, a real date and time from {FIRST_YEAR} to "
+                f"{LAST_YEAR}, e.g. 2026-11-27T09:30:00-06:00")
     if error.validator == "maxLength":
         return f"is longer than {error.validator_value} characters"
     if error.validator == "type":

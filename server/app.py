@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -22,7 +23,7 @@ from server import problems
 from server.auth import authenticate
 from server.metrics import CONTENT_TYPE as METRICS_TYPE
 from server.metrics import Metrics
-from server.openapi import openapi_document
+from server.openapi import INSTANT, POLICY_DATE, POLICY_INSTANT, openapi_document
 
 MAX_BODY = 1024 * 1024
 request_log = logging.getLogger("supportpolicy.requests")
@@ -65,7 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["supportpolicy"] = live
     app.extensions["metrics"] = metrics
     problems.register(app)
-    spec = json.dumps(openapi_document())
+    spec = json.dumps(openapi_document(SCOPE_OF if tokens is not None else None))  # describes this server
 
     # One hook on each side of the view (each hook costs a dispatch on every request).
     @app.before_request
@@ -138,7 +139,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.get("/v1/customers/<customer_id>")
     def customer(customer_id: str):
-        at = _instant(request.args, "at") or datetime.now(timezone.utc)
+        at = _instant(request.args, "at", POLICY_INSTANT) or datetime.now(timezone.utc)
         return terms_in_force(live.current, customer_id, at)
 
     @app.get("/v1/customers")
@@ -218,33 +219,28 @@ def _log(log):
     return log
 
 
-def _instant(args, name: str) -> datetime | None:
+def _instant(args, name: str, pattern: str = INSTANT) -> datetime | None:
+    # Checked with the pattern the OpenAPI document gives the parameter: RFC 3339 only (fromisoformat alone
+    # also takes week dates and basic forms), real days only, and for `at` the years the calendar reckons in.
     text = args.get(name)
     if text is None:
         return None
-    try:
-        value = datetime.fromisoformat(text.upper().replace(" ", "T"))
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None:
-        raise InvalidRequest(f"the query parameter {name} is not an RFC 3339 date-time with an offset",
-                             [FieldError(name, "must be an RFC 3339 date-time with an offset", "parameter")])
-    return value
+    if not re.fullmatch(pattern, text):
+        years = "" if pattern == INSTANT else f", from {FIRST_YEAR} to {LAST_YEAR}"
+        raise InvalidRequest(f"the query parameter {name} is not an RFC 3339 date-time with an offset{years}",
+                             [FieldError(name, f"must be an RFC 3339 date-time with an offset{years}", "parameter")])
+    return datetime.fromisoformat(text.upper().replace(" ", "T"))
 
 
 def _date(args, name: str) -> date | None:
     text = args.get(name)
     if text is None:
         return None
-    try:
-        value = date.fromisoformat(text) if len(text) == 10 else None
-    except ValueError:
-        value = None
-    if value is None or not FIRST_YEAR <= value.year <= LAST_YEAR:
+    if not re.fullmatch(POLICY_DATE, text):  # as the OpenAPI document says; fromisoformat takes week dates too
         raise InvalidRequest(f"the query parameter {name} is not a date (YYYY-MM-DD) from {FIRST_YEAR} to {LAST_YEAR}",
                              [FieldError(name, f"must be a date (YYYY-MM-DD) from {FIRST_YEAR} to {LAST_YEAR}",
                                          "parameter")])
-    return value
+    return date.fromisoformat(text)
 
 
 def _integer(args, name: str, default: int, low: int, high: int) -> int:

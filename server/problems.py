@@ -33,6 +33,8 @@ PROBLEM_TYPES = {
     "invalid-policy-set": "The policy files could not be loaded; `errors` lists every problem with file:line. "
                           "The server keeps deciding with the last valid set.",
     "internal-error": "The server failed; the error has been logged.",
+    # The type of any other HTTP error (e.g. 416 for a Range past the end of an explorer file): it links here too.
+    "http-error": "The request could not be served as sent; `title` and `status` name the HTTP error.",
 }
 _HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large",
                415: "unsupported-media-type", 400: "malformed-json"}

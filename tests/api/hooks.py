@@ -1,0 +1,63 @@
+"""Checks schemathesis adds to its own for supportpolicy (loaded by run_schemathesis.py; not a pytest module).
+
+Both read the problem documents every error is, which schemathesis's built-in
+checks validate against the Problem schema but cannot interpret.
+"""
+from __future__ import annotations
+
+import schemathesis
+
+# A decision request's channel and category must be ones the customer's contract defines: policy files, not
+# schema. The JSON Pointers of the only body fields whose validity depends on them.
+FIELDS_THE_POLICY_DECIDES = {"/channel", "/category"}
+
+
+def _problem(response) -> dict | None:
+    content_type = (response.headers.get("content-type") or [""])[0]
+    if not content_type.startswith("application/problem+json"):
+        return None
+    try:
+        document = response.json()
+    except ValueError:
+        return None  # response_schema_conformance reports a body that is not JSON
+    return document if isinstance(document, dict) else None
+
+
+@schemathesis.check
+def problem_type_is_documented(ctx, response, case):
+    """A problem document's `type` is one that the operation's response for its status lists (x-problem-types).
+
+    The document promises which problem types each answer may carry; this holds the server to it.
+    """
+    problem = _problem(response)
+    documented = case.operation.definition.raw.get("responses", {}).get(str(response.status_code))
+    if problem is None or documented is None:  # an undocumented status is status_code_conformance's to report
+        return None
+    listed = documented.get("x-problem-types", [])
+    if problem.get("type") not in listed:
+        raise AssertionError(f"{response.status_code} carries the problem type {problem.get('type')!r}, which "
+                             f"{case.operation.label} does not document for it (documented: {listed})")
+    return None
+
+
+@schemathesis.check
+def valid_data_is_refused_only_for_what_the_policy_decides(ctx, response, case):
+    """Where schemathesis.toml lets positive_data_acceptance take a 422, the 422 must be one no schema can foresee.
+
+    Valid by the schema, a request is still refused when it names a channel or category the customer's contract
+    lacks, or a time before the customer's first contract took effect: facts of the policy files in force. Any
+    other 422 to schema-valid data means the document is looser than the server.
+    """
+    meta = case.meta
+    if (meta is None or not meta.generation.mode.is_positive or response.status_code != 422
+            or "422" not in ctx.config.positive_data_acceptance.expected_statuses):
+        return None  # elsewhere the built-in positive_data_acceptance judges the 422 itself
+    problem = _problem(response) or {}
+    errors = problem.get("errors") or []
+    if problem.get("type") == "/problems/no-policy-in-effect":
+        return None
+    if problem.get("type") == "/problems/invalid-request" and errors and all(
+            error.get("pointer") in FIELDS_THE_POLICY_DECIDES for error in errors):
+        return None
+    raise AssertionError("Schema-valid data was refused for a reason the document could state, not one the "
+                         f"policy files decide: {problem.get('type')}: {problem.get('detail')}; {errors}")
