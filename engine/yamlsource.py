@@ -9,6 +9,8 @@ copy, and documents deeper or larger than any policy needs are errors.
 """
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -21,6 +23,10 @@ MAX_DEPTH = 32
 MAX_NODES = 500_000  # a 10,000-case test suite holds about 250,000
 MAX_ALIASED = 10_000  # values reached again through aliases: where "billion laughs" bombs grow
 MAX_BYTES = 2 * 1024 * 1024
+MAX_INT_BITS = 63  # far beyond any count, hour or amount a policy holds, and within what Python prints
+PRESCAN_BYTES = 64 * 1024  # a smaller file holds too few values to be slow to compose
+MAX_REPEATS = 100  # keys repeated in a large file before it is refused without composing it
+_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # the line breaks YAML counts
 
 # Scalars are built by tag; timestamps stay strings so the schemas see exactly
 # what was written ("2026-01-01"), and floats become Decimal so "200.00" keeps
@@ -136,14 +142,33 @@ class _Builder:
             return node.value
         if tag == "tag:yaml.org,2002:float":
             try:
-                return Decimal(node.value.replace("_", ""))
-            except InvalidOperation:
-                return _scalar(node)
+                value = Decimal(node.value.replace("_", ""))
+            except InvalidOperation:  # 1:30.5 (base 60), .inf, .nan: PyYAML reads them as floats
+                value = self._construct(node, json_path)
+            finite = value is None or (value.is_finite() if isinstance(value, Decimal) else math.isfinite(value))
+            if not finite:  # NaN passes every bound (its comparisons are false); a Decimal NaN raises in them
+                self._error(node, json_path, "invalid_number", f"{node.value} is not a number a policy can use")
+                return None
+            return value
         if tag in ("tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:bool",
                    "tag:yaml.org,2002:null"):
-            return _scalar(node)
+            value = self._construct(node, json_path)
+            if type(value) is int and value.bit_length() > MAX_INT_BITS:  # Python cannot print one of 4,300 digits
+                self._error(node, json_path, "out_of_range", "this number is larger than any a policy holds")
+                return None
+            return value
         self._error(node, json_path, "unsupported_yaml", f"the tag {tag} is not supported in policy files")
         return None
+
+    def _construct(self, node: ScalarNode, json_path: str):
+        """The value PyYAML builds for the node's tag, or None with an error (`!!int abc`, 5,000 digits, ...)."""
+        try:
+            return _scalar(node)
+        except (ValueError, KeyError, IndexError, TypeError):
+            shown = node.value if len(node.value) <= 40 else node.value[:40] + "..."
+            self._error(node, json_path, "invalid_value",
+                        f"{shown!r} cannot be read as {node.tag.rsplit(':', 1)[-1]}")
+            return None
 
     def _error(self, node, json_path, code, message):
         mark = node.start_mark
@@ -167,6 +192,43 @@ def _too_deep(text: str):
     return None
 
 
+def _prescan(text: str):
+    """For a large file, refuse it on libyaml's event stream (a tenth of the cost of composing) when it holds
+    more than MAX_NODES values, or repeats keys more than MAX_REPEATS times; None when it does neither."""
+    stack = []  # for each open collection: [is a mapping, children so far, keys seen]
+    values = repeats = 0
+    first_repeat = None
+    try:
+        for event in yaml.parse(text, Loader=_FAST_LOADER or yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionEndEvent):
+                stack.pop()
+                continue
+            if not isinstance(event, yaml.NodeEvent):
+                continue
+            is_key = bool(stack) and stack[-1][0] and stack[-1][1] % 2 == 0
+            if stack:
+                stack[-1][1] += 1
+            if is_key and isinstance(event, yaml.ScalarEvent):
+                if event.value in stack[-1][2]:
+                    repeats += 1
+                    first_repeat = first_repeat or (event.start_mark, event.value)
+                    if repeats > MAX_REPEATS:
+                        mark, key = first_repeat
+                        return _TooBig(mark, "duplicate_key", f"key {key!r} appears twice in this mapping, and "
+                                       f"more than {MAX_REPEATS} keys repeat in this file; keep one of each")
+                stack[-1][2].add(event.value)
+            elif not is_key:
+                values += 1
+                if values > MAX_NODES:
+                    return _TooBig(event.start_mark, "too_large",
+                                   f"the document has more than {MAX_NODES} values; split it")
+            if isinstance(event, yaml.CollectionStartEvent):
+                stack.append([isinstance(event, yaml.MappingStartEvent), 0, set()])
+    except (yaml.YAMLError, RecursionError):
+        return None  # composing reports it, with the usual message
+    return None
+
+
 def _compose(text: str) -> list:
     """The document nodes, composed by libyaml (fast) when it can.
 
@@ -174,6 +236,10 @@ def _compose(text: str) -> list:
     messages are clearer; it recurses per level of nesting, so the depth is
     measured first on its (iterative) event stream.
     """
+    if len(text) > PRESCAN_BYTES:
+        refused = _prescan(text)
+        if refused:
+            raise refused
     if _FAST_LOADER is not None:
         try:
             return list(yaml.compose_all(text, Loader=_FAST_LOADER))
@@ -205,6 +271,12 @@ def parse(path: str, text: bytes) -> tuple[Source | None, list[PolicyError]]:
         data = builder.build(documents[0], "$", 0)
     except _TooBig as exc:
         return None, [PolicyError(path, exc.mark.line + 1, exc.mark.column + 1, exc.code, exc.message)]
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (NUL, most control characters)
+        before = _BREAK.split(decoded[:exc.position])
+        character = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        return None, [PolicyError(path, len(before), len(before[-1]) + 1, "yaml_syntax",
+                                  f"YAML syntax: the character #x{ord(character):04x} is not allowed in YAML; "
+                                  "remove it")]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)

@@ -297,12 +297,12 @@ def test_several_mistakes_are_all_reported_in_order():
     assert "4 errors" in validated(case).stderr_text
 
 
-def test_hostile_yaml_is_refused_quickly():
+def test_hostile_yaml_is_refused_not_hung_on():
+    # The timeout only catches a hang; how fast each is refused is benchmarks/bench_hostile.py's job.
     for case in ("alias-bomb", "deep-nesting-extreme"):
-        started = time.monotonic()
         result = run("validate", case, timeout=30)
         assert result.returncode == 1
-        assert time.monotonic() - started < 10, f"{case} took {time.monotonic() - started:.1f} s"
+        assert result.stdout_text and "Traceback" not in result.stderr_text
 
 
 def test_paths_are_reported_as_given(tmp_path):
