@@ -14,9 +14,11 @@ import itertools
 from engine.calendar import DAYS
 from engine.facts import FACTS
 
-# Past this many combinations a rule set is not analysed (it would be slow, and
-# no real rule set comes near it).
+# Past this many combinations, or this many rule-against-combination checks, a
+# rule set is not analysed: validate must stay quick (a check costs one or two
+# microseconds), and no real rule set comes near either.
 MAX_CASES = 200_000
+MAX_CHECKS = 1_000_000
 
 
 def domains(plans_data) -> dict:
@@ -47,7 +49,7 @@ def analyse(ruleset, source, plans_data) -> list:
     size = 1
     for fact in mentioned:
         size *= len(values[fact])
-    if not mentioned or size > MAX_CASES:
+    if not mentioned or size > MAX_CASES or size * len(ruleset.rules) > MAX_CHECKS:
         return []
     emergency = {}
     for plan in plans_data:
