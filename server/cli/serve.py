@@ -91,7 +91,8 @@ def serve(host, port, workers, data_dir, decision_log, retain_days, no_decision_
                                                           " (--insecure-no-auth)"), err=True)
     else:
         click.echo(f"supportpolicy: authentication on, {len(tokens)} token(s)", err=True)
-    click.echo(f"supportpolicy: listening on http://{bind} with {workers} worker(s)", err=True)
+    click.echo(f"supportpolicy: listening on http://{bind} with {workers} worker(s); "
+               f"the policy explorer is at http://{bind}/", err=True)
     run_server(live, bind, workers, log, watch=not no_watch, echo=lambda text: click.echo(text, err=True),
                tokens=tokens)
 
