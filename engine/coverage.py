@@ -83,12 +83,14 @@ def week_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def coverage(policy_set, customer_id: str, first: date, days: int = DAYS_SHOWN) -> Coverage:
-    """The customer's coverage for ``days`` local days from ``first``, in the schedule's zone."""
+def coverage(policy_set, customer_id: str, day: date | None = None) -> Coverage:
+    """The customer's coverage for the week (Monday to Sunday, in the schedule's zone) holding ``day``,
+    by default today there."""
     if customer_id not in policy_set.customers:
         raise UnknownCustomer(f"no customer contract has the id {customer_id!r}")
     zone = policy_set.time_zone(customer_id)
-    shown = tuple(_day(policy_set, customer_id, first + timedelta(days=n), zone) for n in range(days))
+    first = week_of(day or datetime.now(zone).date())
+    shown = tuple(_day(policy_set, customer_id, first + timedelta(days=n), zone) for n in range(DAYS_SHOWN))
     contracted = [d for d in shown if d.plan is not None]
     terms = policy_set.terms_of(contracted[0].contract, contracted[0].plan) if contracted else None
     named = [d.contract for d in shown if d.contract] or policy_set.customers[customer_id][:1]

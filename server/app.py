@@ -12,9 +12,9 @@ import orjson
 from flask import Flask, Response, g, request, url_for
 from werkzeug.exceptions import NotFound, UnsupportedMediaType
 
-from engine import FieldError, InvalidRequest, UnknownCustomer
+from engine import FieldError, InvalidRequest
 from engine.assemble import default_roots
-from engine.coverage import coverage, week_of
+from engine.coverage import coverage
 from engine.decisionlog import MAX_PAGE, LogRecord
 from engine.live import LivePolicy
 from engine.request import FIRST_YEAR, LAST_YEAR, decode_json
@@ -153,11 +153,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.get("/v1/customers/<customer_id>/coverage")
     def customer_coverage(customer_id: str):
-        current = live.current
-        if customer_id not in current.customers:
-            raise UnknownCustomer(f"no customer contract has the id {customer_id!r}")
-        day = _date(request.args, "week_of") or datetime.now(current.time_zone(customer_id)).date()
-        return coverage(current, customer_id, week_of(day)).as_json()
+        return coverage(live.current, customer_id, _date(request.args, "week_of")).as_json()
 
     @app.get("/v1/policies")
     def policies():
