@@ -21,6 +21,7 @@ from referencing.jsonschema import DRAFT202012
 from engine.decisionlog import DecisionLogUnavailable, open_log
 from engine.live import LivePolicy
 from engine.request import FIRST_YEAR, LAST_YEAR
+from engine.schemas import schema
 from engine.resources import shipped
 from server import create_app
 from server.app import SCOPE_OF
@@ -336,3 +337,9 @@ def test_query_parameters_are_checked_with_the_documented_patterns(secured, secr
     assert_documented(document, template, "get", response)
     if status == 422:
         assert [e["parameter"] for e in response.get_json()["errors"]] == [name]
+
+
+def test_the_at_parameter_and_received_at_accept_the_same_instants():
+    # One is code (server/openapi.py), the other data (schemas/decision-request.schema.json): kept equal here,
+    # so GET /v1/customers/{id}?at= and POST /v1/decisions never disagree on what an instant is.
+    assert schema("decision-request")["properties"]["received_at"]["pattern"] == POLICY_INSTANT
