@@ -197,9 +197,9 @@ class SQLiteLog(DecisionLog):
         self._generation = 0
         self._inode = None
 
-    def _open(self):
+    def _open(self, busy_timeout: float = 30):
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        return sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        return sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout)
 
     def _connect(self):
         connection = self._open()
@@ -225,28 +225,25 @@ class SQLiteLog(DecisionLog):
         a lock file of its own, and finishes the job with a truncating
         checkpoint: only the frames written since the passive one are left.
         """
-        connection = self._open()
-        connection.execute("PRAGMA busy_timeout=100")  # a reader in the way: try next round, don't hold writers
+        # A reader in the way makes a checkpoint give up at once rather than hold the writers up.
+        connection = self._open(busy_timeout=0.1)
         wal = self.path.with_name(self.path.name + "-wal")
         pid = os.getpid()
-        with open(self.path.with_name(self.path.name + ".lock"), "a+b") as turns:
-            while self._generation == generation and os.getpid() == pid:
-                time.sleep(self.CHECKPOINT_EVERY)
-                try:
-                    # Each passive pass copies what was written during the one before, so a few leave
-                    # little for the writers to wait on.
-                    for _ in range(4):
-                        _, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                        if frames - copied < self.FRAMES_LEFT:
-                            break
-                    if _size(wal) > self.WAL_LIMIT:
-                        fcntl.flock(turns, fcntl.LOCK_EX)
-                        try:
-                            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                        finally:
-                            fcntl.flock(turns, fcntl.LOCK_UN)
-                except sqlite3.Error:
-                    pass  # a busy or failing database: the next round tries again
+        while self._generation == generation and os.getpid() == pid:
+            time.sleep(self.CHECKPOINT_EVERY)  # nothing touches the files before this: a new log may be removed
+            try:
+                # Each passive pass copies what was written during the one before, so a few leave
+                # little for the writers to wait on.
+                for _ in range(4):
+                    _, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    if frames - copied < self.FRAMES_LEFT:
+                        break
+                if _size(wal) > self.WAL_LIMIT:
+                    with open(self.path.with_name(self.path.name + ".lock"), "a+b") as turns:
+                        fcntl.flock(turns, fcntl.LOCK_EX)  # released when closed
+                        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except (sqlite3.Error, OSError):
+                pass  # a busy, failing or removed database: the next round tries again
         connection.close()
 
     @contextmanager
