@@ -14,21 +14,20 @@
 
 Everything listens on 127.0.0.1 on free ports; every server it starts is
 stopped at the end, on Ctrl-C and on errors. Counts and durations are bounded.
-The load client is Python threads with one http.client connection each; it
-keeps a connection alive for as long as the server does (gunicorn's sync worker
-closes it after every response, and then each request pays for a new one).
+The load client (loadloop.py) is Python threads with one http.client
+connection each; it keeps a connection alive for as long as the server does
+(gunicorn's sync worker closes it after every response, and then each request
+pays for a new one).
 """
 from __future__ import annotations
 
 import argparse
-import http.client
 import itertools
 import json
 import math
 import os
 import platform
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,14 +37,17 @@ from pathlib import Path
 
 import orjson
 
+import common
+from client import HOST, KeepAlive, Target, free_port, percentile, wait_until_healthy
+from common import log
+from loadloop import Load, Run, summary
+
+common.make_engine_importable()
+import engine  # noqa: E402
+import server  # noqa: E402
+from engine import load_policy_set  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
-try:
-    import engine  # installed, or on PYTHONPATH
-except ImportError:  # a source checkout run without PYTHONPATH
-    sys.path.insert(0, str(HERE.parent))
-    import engine
-import server
-from engine import load_policy_set
 
 try:
     import psutil
@@ -54,7 +56,6 @@ except ImportError:  # optional: only the CPU columns need it
 
 TARGET_MEDIAN_US = 100.0
 TARGET_RATIO = 0.85
-HOST = "127.0.0.1"
 MAX_DURATION = 60.0
 MAX_CONCURRENCY = 64
 
@@ -105,17 +106,6 @@ def table_row(decision: dict) -> int:
     return 4 if decision["billable"] else 5
 
 
-def percentile(sorted_values: list, q: float):
-    """Nearest-rank percentile of an already sorted list."""
-    if not sorted_values:
-        return None
-    return sorted_values[min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))]
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 # -- (a) in-process -------------------------------------------------------------------------------
 
 def bench_in_process(policy_set, mix: list, warm_up: int, count: int) -> dict:
@@ -154,25 +144,12 @@ def bench_in_process(policy_set, mix: list, warm_up: int, count: int) -> dict:
 
 # -- servers --------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def _die_with_parent():  # runs in the child before exec (Linux): stop if the benchmark dies
-    try:
-        import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001 - best effort; stop() is the real clean-up
-        pass
-
-
 class Server:
     """One gunicorn server started as a subprocess in its own process group."""
 
     def __init__(self, name: str, argv: list, port: int, workers: int, workdir: Path):
         self.name, self.argv, self.port, self.expected_workers = name, argv, port, workers
+        self.target = Target.local(port)
         self.log_path = workdir / f"{name}.log"
         self.process = None
         self.worker_pids: list[int] = []
@@ -187,22 +164,18 @@ class Server:
             self.process = subprocess.Popen(
                 self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
                 cwd=str(HERE), start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+                preexec_fn=common.die_with_parent if sys.platform.startswith("linux") else None)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        try:
+            wait_until_healthy(self.target, timeout, lambda: self.process.poll() is None)
+            # /healthz answers as soon as one worker does; wait for all of them, so none boots mid-run.
+            while len(self.worker_pids_from_log()) < self.expected_workers:
+                if self.process.poll() is not None or time.monotonic() >= deadline:
+                    raise TimeoutError  # worded below
+                time.sleep(0.1)
+        except (TimeoutError, RuntimeError):  # RuntimeError: wait_until_healthy saw the server exit
             if self.process.poll() is not None:
                 raise RuntimeError(f"the {self.name} server exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                connection = http.client.HTTPConnection(HOST, self.port, timeout=2)
-                connection.request("GET", "/healthz")
-                status = connection.getresponse().status
-                connection.close()
-                if status == 200 and len(self.worker_pids_from_log()) >= self.expected_workers:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
-        else:
             raise RuntimeError(f"the {self.name} server did not answer within {timeout:.0f} s:\n{self.log()}")
 
     def log(self) -> str:
@@ -267,81 +240,9 @@ def _stop_all(servers: list) -> None:
 
 # -- (b) HTTP load --------------------------------------------------------------------------------
 
-class Load:
-    """Threads posting bodies for a fixed time, each on its own keep-alive connection."""
-
-    def __init__(self, port: int, bodies: list[bytes], concurrency: int, stop: threading.Event):
-        self.port, self.bodies, self.concurrency, self.stop = port, bodies, concurrency, stop
-
-    def run(self, duration: float) -> dict:
-        results = [None] * self.concurrency
-        start_at = time.perf_counter() + 0.05
-        stop_at = start_at + duration
-        threads = [threading.Thread(target=self._client, args=(i, start_at, stop_at, results), daemon=True)
-                   for i in range(self.concurrency)]
-        cpu_before = time.process_time()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(timeout=0.2)
-        cpu = time.process_time() - cpu_before
-        latencies = sorted(x for r in results for x in r["latencies"])
-        elapsed = max(r["ended"] for r in results) - start_at
-        ok = sum(r["ok"] for r in results)
-        errors = {}
-        for r in results:
-            for kind, n in r["errors"].items():
-                errors[kind] = errors.get(kind, 0) + n
-        return {"requests": len(latencies), "ok": ok, "errors": sum(errors.values()), "error_kinds": errors,
-                "seconds": elapsed, "requests_per_s": ok / elapsed if elapsed > 0 else 0.0,
-                "p50_ms": 1000 * percentile(latencies, 0.50) if latencies else None,
-                "p99_ms": 1000 * percentile(latencies, 0.99) if latencies else None,
-                "connections": sum(r["connections"] for r in results),
-                "client_cpu_percent": 100 * cpu / elapsed if elapsed > 0 else None}
-
-    def _client(self, index: int, start_at: float, stop_at: float, results: list) -> None:
-        clock = time.perf_counter
-        latencies, errors = [], {}
-        ok = connections = 0
-        connection = None
-        bodies = self.bodies
-        n = index * 97
-        headers = {"Content-Type": "application/json", "Connection": "keep-alive"}
-        while clock() < start_at:
-            time.sleep(0.001)
-        try:
-            while not self.stop.is_set() and clock() < stop_at:
-                body = bodies[n % len(bodies)]
-                n += 1
-                t0 = clock()
-                try:
-                    if connection is None:
-                        connection = http.client.HTTPConnection(HOST, self.port, timeout=10)
-                        connections += 1
-                    connection.request("POST", "/v1/decisions", body=body, headers=headers)
-                    response = connection.getresponse()
-                    data = response.read()
-                    if response.status == 200 and data:
-                        ok += 1
-                    else:
-                        kind = f"HTTP {response.status}"
-                        errors[kind] = errors.get(kind, 0) + 1
-                    if response.will_close:
-                        connection.close()
-                        connection = None
-                except (OSError, http.client.HTTPException) as error:
-                    kind = type(error).__name__
-                    errors[kind] = errors.get(kind, 0) + 1
-                    if connection is not None:
-                        connection.close()
-                    connection = None
-                latencies.append(clock() - t0)
-        finally:
-            if connection is not None:
-                connection.close()
-            results[index] = {"latencies": latencies, "errors": errors, "ok": ok,
-                              "connections": connections, "ended": clock()}
+def figures(run: Run) -> dict:
+    return {**summary(run), "connections": run.connections,
+            "client_cpu_percent": 100 * run.client_cpu_s / run.seconds if run.seconds > 0 else None}
 
 
 def _server_cpu(workers: list) -> float | None:
@@ -357,22 +258,19 @@ def _server_cpu(workers: list) -> float | None:
     return total
 
 
-def verify_answers(port: int, policy_set, mix: list, count: int = 60) -> int:
+def verify_answers(target: Target, policy_set, mix: list, count: int = 60) -> int:
     """Decide the first requests over HTTP and in-process: how many answers differ."""
     wrong = 0
-    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+    connection = KeepAlive(target)
     try:
         for body in mix[:count]:
-            connection.request("POST", "/v1/decisions", body=json.dumps(body),
-                               headers={"Content-Type": "application/json"})
-            response = connection.getresponse()
-            got = json.loads(response.read())
-            if response.will_close:
-                connection.close()
+            status, data = connection.request("POST", "/v1/decisions", json.dumps(body).encode(),
+                                              {"Content-Type": "application/json"})
+            got = json.loads(data)
             expected = json.loads(json.dumps(policy_set.decide(body).as_json()))
             got.pop("decision_id", None)
             expected.pop("decision_id", None)
-            if response.status != 200 or got != expected:
+            if status != 200 or got != expected:
                 wrong += 1
     finally:
         connection.close()
@@ -381,12 +279,12 @@ def verify_answers(port: int, policy_set, mix: list, count: int = 60) -> int:
 
 def bench_http(server_: Server, bodies: list, concurrency: int, duration: float, warm_up: float,
                stop: threading.Event) -> dict:
-    load = Load(server_.port, bodies, concurrency, stop)
+    load = Load(server_.target, bodies, concurrency, stop)
     log(f"http: {server_.name}: warm-up {warm_up:g} s, then {duration:g} s with {concurrency} client threads ...")
     load.run(warm_up)
     workers = server_.workers()
     cpu_before = _server_cpu(workers)
-    result = load.run(duration)
+    result = figures(load.run(duration))
     cpu_after = _server_cpu(workers)
     if cpu_before is not None and cpu_after is not None:
         result["server_cpu_percent"] = 100 * (cpu_after - cpu_before) / result["seconds"]
@@ -460,11 +358,7 @@ def main(argv=None) -> int:
     concurrency = min(MAX_CONCURRENCY, max(1, args.concurrency))
     workers = min(8, max(1, args.workers))
 
-    # SIGTERM and SIGHUP stop the run like Ctrl-C does, so the servers are stopped too.
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, interrupt)
+    common.interrupt_on_signals()
 
     import gunicorn
     policy_set = load_policy_set()
@@ -482,7 +376,7 @@ def main(argv=None) -> int:
         bodies = [json.dumps(body).encode() for body in mix]
         servers = []
         with tempfile.TemporaryDirectory(prefix="supportpolicy-bench-") as workdir:
-            try:
+            with common.Serving("bench_decisions", stop, lambda: _stop_all(servers)) as serving:
                 port = free_port()
                 decision = Server("decision", [sys.executable, "-c", "from server.cli import main; main()",
                                                "serve", "--host", HOST, "--port", str(port),
@@ -494,7 +388,7 @@ def main(argv=None) -> int:
                 servers.append(decision)
                 log(f"starting supportpolicy serve on {HOST}:{port} ...")
                 decision.start()
-                wrong = verify_answers(port, policy_set, mix)
+                wrong = verify_answers(decision.target, policy_set, mix)
                 warm = 0.5 if args.quick else 1.0
                 dec = bench_http(decision, bodies, concurrency, duration, warm, stop)
                 decision.stop()
@@ -506,17 +400,8 @@ def main(argv=None) -> int:
                 log(f"starting the bare Flask app on {HOST}:{port} ...")
                 bare.start()
                 base = bench_http(bare, bodies, concurrency, duration, warm, stop)
-            except KeyboardInterrupt:
-                stop.set()
-                log("interrupted; stopping the servers")
-                return 130
-            except RuntimeError as error:
-                stop.set()
-                log(f"bench_decisions: {error}")
-                return 2
-            finally:
-                stop.set()
-                _stop_all(servers)
+        if serving.exit_code is not None:
+            return serving.exit_code
         report["http"] = {"concurrency": concurrency, "duration": duration, "warm_up": warm,
                           "decision": dec, "bare": base, "verified": min(60, len(mix)), "wrong_answers": wrong,
                           "ratio": dec["requests_per_s"] / base["requests_per_s"] if base["requests_per_s"] else 0.0}
@@ -526,8 +411,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        log("interrupted")
-        sys.exit(130)
+    common.run(main)

@@ -39,30 +39,24 @@ import os
 import platform
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 import traceback
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-try:
-    import engine  # installed, or on PYTHONPATH
-except ImportError:  # a source checkout run without PYTHONPATH
-    sys.path.insert(0, str(HERE.parent))
-    import engine
-from engine.assemble import check_policy_set
-from engine.resources import shipped
-from engine.yamlsource import MAX_BYTES, parse
+import common
+from common import log
+
+common.make_engine_importable()
+import engine  # noqa: E402
+from engine.assemble import check_policy_set  # noqa: E402
+from engine.resources import shipped  # noqa: E402
+from engine.yamlsource import MAX_BYTES, parse  # noqa: E402
 
 TARGET_S = 1.0
 MAX_RUNS = 20
 HOSTILE = "policies/customers/hostile.yaml"
 DEEP = 10_000
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # -- the hostile files ----------------------------------------------------------------------------
@@ -253,8 +247,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        log("interrupted")
-        sys.exit(130)
+    common.run(main)

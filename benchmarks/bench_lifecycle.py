@@ -27,10 +27,10 @@
 
 Every server listens on 127.0.0.1 on a free port and is stopped at the end,
 on errors and on Ctrl-C; durations, reload counts and concurrency are bounded.
-The servers, the request mix and the answer check come from bench_decisions.py;
-the load client is the same approach (Python threads, one http.client
-connection each) but keeps every request's start time, so the requests made
-while reloads were under way can be told apart.
+The servers, the request mix and the answer check come from bench_decisions.py,
+the load client (Python threads, one http.client connection each) from
+loadloop.py; it keeps every request's start time, so the requests made while
+reloads were under way can be told apart.
 """
 from __future__ import annotations
 
@@ -48,12 +48,14 @@ import threading
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:  # bench_decisions lives beside this file
-    sys.path.insert(0, str(HERE))
-from bench_decisions import (HOST, MAX_CONCURRENCY, MAX_DURATION, Server, _stop_all, free_port, log,  # noqa: E402
-                             percentile, request_mix, verify_answers)
+import common
+from client import HOST, free_port, get_json, request_json
+from common import log
+from loadloop import Load, Run, combine, summary
 
+common.make_engine_importable()
+from bench_decisions import (MAX_CONCURRENCY, MAX_DURATION, Server, _stop_all, request_mix,  # noqa: E402
+                             verify_answers)
 from engine.assemble import check_policy_set, default_roots  # noqa: E402
 
 try:
@@ -68,94 +70,11 @@ SETTLED_ANSWERS = 20  # consecutive /healthz answers with the new digest that co
 POSTGRES_ENV = "SUPPORTPOLICY_TEST_POSTGRES"
 
 
-# -- the load client --------------------------------------------------------------------------------
+# -- the load's figures -----------------------------------------------------------------------------
 
-class Load:
-    """Threads posting bodies until ``stop`` is set or ``duration`` has passed; every request's start,
-    latency and outcome (None when answered 200, else the kind of error) are kept."""
-
-    def __init__(self, port: int, bodies: list[bytes], concurrency: int, stop: threading.Event):
-        self.port, self.bodies, self.concurrency, self.stop = port, bodies, concurrency, stop
-
-    def run(self, duration: float) -> dict:
-        results = [None] * self.concurrency
-        start_at = time.perf_counter() + 0.05
-        stop_at = start_at + duration
-        threads = [threading.Thread(target=self._client, args=(i, start_at, stop_at, results), daemon=True)
-                   for i in range(self.concurrency)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(timeout=0.2)
-        samples = sorted(s for r in results if r for s in r["samples"])
-        ended = max((r["ended"] for r in results if r), default=start_at)
-        return {"samples": samples, "start": start_at, "end": ended,
-                "connections": sum(r["connections"] for r in results if r)}
-
-    def _client(self, index: int, start_at: float, stop_at: float, results: list) -> None:
-        clock = time.perf_counter
-        samples = []
-        connections = 0
-        connection = None
-        bodies = self.bodies
-        n = index * 97
-        headers = {"Content-Type": "application/json", "Connection": "keep-alive"}
-        while clock() < start_at:
-            time.sleep(0.001)
-        try:
-            while not self.stop.is_set() and clock() < stop_at:
-                body = bodies[n % len(bodies)]
-                n += 1
-                t0 = clock()
-                outcome = None
-                try:
-                    if connection is None:
-                        connection = http.client.HTTPConnection(HOST, self.port, timeout=10)
-                        connections += 1
-                    connection.request("POST", "/v1/decisions", body=body, headers=headers)
-                    response = connection.getresponse()
-                    data = response.read()
-                    if response.status != 200 or not data:
-                        outcome = f"HTTP {response.status}"
-                    if response.will_close:
-                        connection.close()
-                        connection = None
-                except (OSError, http.client.HTTPException) as error:
-                    outcome = type(error).__name__
-                    if connection is not None:
-                        connection.close()
-                    connection = None
-                samples.append((t0, clock() - t0, outcome))
-        finally:
-            if connection is not None:
-                connection.close()
-            results[index] = {"samples": samples, "connections": connections, "ended": clock()}
-
-
-def combine(runs: list) -> dict:
-    """Several runs as one: their requests together, over the sum of their times."""
-    return {"samples": [s for r in runs for s in r["samples"]],
-            "seconds": sum(r["end"] - r["start"] for r in runs),
-            "connections": sum(r["connections"] for r in runs)}
-
-
-def summary(run: dict) -> dict:
-    samples = run["samples"]
-    seconds = run["seconds"] if "seconds" in run else run["end"] - run["start"]
-    latencies = sorted(s[1] for s in samples)
-    errors = {}
-    for _, _, outcome in samples:
-        if outcome is not None:
-            errors[outcome] = errors.get(outcome, 0) + 1
-    ok = len(samples) - sum(errors.values())
-
-    def ms(q):
-        return 1000 * percentile(latencies, q) if latencies else None
-    return {"requests": len(samples), "ok": ok, "errors": sum(errors.values()), "error_kinds": errors,
-            "seconds": seconds, "requests_per_s": ok / seconds if seconds > 0 else 0.0,
-            "p50_ms": ms(0.50), "p99_ms": ms(0.99), "max_ms": 1000 * latencies[-1] if latencies else None,
-            "connections": run["connections"]}
+def figures(run: Run) -> dict:
+    worst = max((sample.latency for sample in run.samples), default=None)
+    return {**summary(run), "max_ms": 1000 * worst if worst is not None else None, "connections": run.connections}
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -164,20 +83,6 @@ def cli_server(name: str, port: int, workers: int, workdir: Path, *options: str)
     argv = [sys.executable, "-c", "from server.cli import main; main()", "serve", "--host", HOST,
             "--port", str(port), "--workers", str(workers), *options]
     return Server(name, argv, port, workers, workdir)
-
-
-def get_json(port: int, method: str, path: str, timeout: float = 10.0) -> tuple[int, dict | None]:
-    connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    try:
-        connection.request(method, path, body=b"" if method == "POST" else None)
-        response = connection.getresponse()
-        data = response.read()
-        try:
-            return response.status, json.loads(data)
-        except ValueError:
-            return response.status, None
-    finally:
-        connection.close()
 
 
 def digest_of(roots) -> str:
@@ -227,13 +132,13 @@ def bench_log(args, workdir: Path, bodies, mix, policy_set, stop, servers: list)
         log(f"(a) starting supportpolicy serve {' '.join(options)} on {HOST}:{port} ...")
         server_.start()
         started[key] = server_
-        results[key] = {"label": label, "wrong_answers": verify_answers(port, policy_set, mix),
+        results[key] = {"label": label, "wrong_answers": verify_answers(server_.target, policy_set, mix),
                         "worker_class": server_.worker_class()}
-    loads = {key: Load(server_.port, bodies, args.concurrency, stop) for key, server_ in started.items()}
+    loads = {key: Load(server_.target, bodies, args.concurrency, stop) for key, server_ in started.items()}
     rounds, length = slices(args.duration, args.quick)
     log(f"(a) warm-up {args.warm_up:g} s each, then {rounds} rounds of {length:g} s on each server in turn, "
         f"{args.concurrency} client threads ...")
-    warm = {key: summary(load.run(args.warm_up)) for key, load in loads.items()}
+    warm = {key: figures(load.run(args.warm_up)) for key, load in loads.items()}
     runs = {key: [] for key in loads}
     for _ in range(rounds):
         for key, load in loads.items():
@@ -242,7 +147,7 @@ def bench_log(args, workdir: Path, bodies, mix, policy_set, stop, servers: list)
             runs[key].append(load.run(length))
     for key, server_ in started.items():
         result = results[key]
-        result.update(summary(combine(runs[key])))
+        result.update(figures(combine(runs[key])))
         result["acknowledged"] = warm[key]["ok"] + result["ok"]
         result["server_errors"] = server_errors(server_)
         server_.stop()
@@ -294,8 +199,8 @@ def bench_reload(args, workdir: Path, bodies, stop, servers: list) -> dict:
     servers.append(server_)
     log(f"(b) starting supportpolicy serve on a copy of the policy on {HOST}:{port} ...")
     server_.start()
-    wrong = verify_answers(port, policy_set, request_mix())
-    load = Load(port, bodies, args.concurrency, stop)
+    wrong = verify_answers(server_.target, policy_set, request_mix())
+    load = Load(server_.target, bodies, args.concurrency, stop)
     load.run(args.warm_up)
     # Each reload gets a slice of its own, after a quiet slice of the same length.
     length = max(1.0, args.duration / args.reloads)
@@ -308,13 +213,13 @@ def bench_reload(args, workdir: Path, bodies, stop, servers: list) -> dict:
         quiet.append(load.run(length))
         slice_stop = threading.Event()
         holder = {}
-        sliced = Load(port, bodies, args.concurrency, slice_stop)
+        sliced = Load(server_.target, bodies, args.concurrency, slice_stop)
         runner = threading.Thread(target=lambda: holder.update(run=sliced.run(MAX_DURATION)), daemon=True)
         runner.start()
         try:
             stop.wait(0.1)
             t0 = time.perf_counter()
-            reloads.append(reload_once(server_, port, roots, edited[k % len(edited)], k))
+            reloads.append(reload_once(server_, roots, edited[k % len(edited)], k))
             rest = t0 + length - time.perf_counter()
             if rest > 0:
                 stop.wait(rest)
@@ -324,22 +229,22 @@ def bench_reload(args, workdir: Path, bodies, stop, servers: list) -> dict:
                 runner.join(timeout=0.2)
         busy.append(holder["run"])
     windows = [(r["t0"], r["t0"] + r["settled_s"]) for r in reloads if r["settled_s"] is not None]
-    in_windows = [s for run in busy for s in run["samples"] if any(a <= s[0] <= b for a, b in windows)]
+    in_windows = [s for run in busy for s in run.samples if any(a <= s.start <= b for a, b in windows)]
     time.sleep(0.5)
     workers_after = worker_count(server_)
     errors = server_errors(server_)
     server_.stop()
     servers.remove(server_)
-    without, during = summary(combine(quiet)), summary(combine(busy))
+    without, during = figures(combine(quiet)), figures(combine(busy))
     return {"without": without, "during": during, "wrong_answers": wrong, "reloads": reloads, "slice_s": length,
             "while_reloading": {"requests": len(in_windows),
-                                "errors": sum(s[2] is not None for s in in_windows),
+                                "errors": sum(s.error is not None for s in in_windows),
                                 "seconds": sum(b - a for a, b in windows)},
             "ratio": during["requests_per_s"] / without["requests_per_s"] if without["requests_per_s"] else 0.0,
             "workers_after": workers_after, "server_errors": errors}
 
 
-def reload_once(server_: Server, port: int, roots, path: Path, k: int) -> dict:
+def reload_once(server_: Server, roots, path: Path, k: int) -> dict:
     """Edit ``path``, trigger a reload (POST for even k, SIGHUP for odd), and time until it is in force."""
     with open(path, "a") as out:
         out.write(f"# benchmark edit {k + 1}\n")
@@ -350,7 +255,7 @@ def reload_once(server_: Server, port: int, roots, path: Path, k: int) -> dict:
     if how == "SIGHUP":
         os.kill(server_.process.pid, signal.SIGHUP)
     else:
-        status, body = get_json(port, "POST", "/v1/admin/reload", timeout=30)
+        status, body = request_json(server_.target, "POST", "/v1/admin/reload", b"", timeout=30)
         if status != 200 or not body or body.get("digest") != expected:
             record.update(ok=False, detail=f"HTTP {status}: {str(body)[:200]}")
     # In force everywhere: SETTLED_ANSWERS answers in a row (each on a new connection) carry the new digest.
@@ -358,7 +263,7 @@ def reload_once(server_: Server, port: int, roots, path: Path, k: int) -> dict:
     deadline = t0 + SETTLE_TIMEOUT
     while time.perf_counter() < deadline:
         try:
-            status, body = get_json(port, "GET", "/healthz", timeout=5)
+            status, body = get_json(server_.target, "/healthz", timeout=5)
             fresh = status == 200 and body and body.get("policy_digest") == expected
         except (OSError, http.client.HTTPException):
             fresh = False
@@ -471,11 +376,13 @@ def main(argv=None) -> int:
     args.reloads = min(MAX_RELOADS, max(1, args.reloads or (4 if args.quick else 10)))
     args.warm_up = 0.5 if args.quick else 1.0
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, interrupt)
+    common.interrupt_on_signals()
 
+    if args.postgres:
+        try:
+            count_postgres(args.postgres)
+        except Exception as error:  # psycopg's errors: say so before any server starts
+            parser.error(f"--postgres: cannot use the database: {str(error).strip()}")
     import gunicorn
     from engine import load_policy_set
     policy_set = load_policy_set()
@@ -490,22 +397,13 @@ def main(argv=None) -> int:
     servers: list = []
     with tempfile.TemporaryDirectory(prefix="supportpolicy-lifecycle-") as scratch:
         workdir = Path(scratch)
-        try:
+        with common.Serving("bench_lifecycle", stop, lambda: _stop_all(servers)) as serving:
             if args.only in (None, "log"):
                 report["log"] = bench_log(args, workdir, bodies, mix, policy_set, stop, servers)
             if args.only in (None, "reload"):
                 report["reload"] = bench_reload(args, workdir, bodies, stop, servers)
-        except KeyboardInterrupt:
-            stop.set()
-            log("interrupted; stopping the servers")
-            return 130
-        except RuntimeError as error:
-            stop.set()
-            log(f"bench_lifecycle: {error}")
-            return 2
-        finally:
-            stop.set()
-            _stop_all(servers)
+    if serving.exit_code is not None:
+        return serving.exit_code
     for r in report.get("reload", {}).get("reloads", ()):
         r.pop("t0", None)  # a clock reading, meaningless outside this process
     print(json.dumps(report, indent=2) if args.json else render(report))
@@ -513,8 +411,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        log("interrupted")
-        sys.exit(130)
+    common.run(main)

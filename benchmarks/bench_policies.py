@@ -57,15 +57,14 @@ import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-try:
-    import engine  # installed, or on PYTHONPATH
-except ImportError:  # a source checkout run without PYTHONPATH
-    sys.path.insert(0, str(HERE.parent))
-    import engine
-import server
-from engine.assemble import check_policy_set, default_roots
-from engine.suites import load_suites, run
+import common
+from common import log
+
+common.make_engine_importable()
+import engine  # noqa: E402
+import server  # noqa: E402
+from engine.assemble import check_policy_set, default_roots  # noqa: E402
+from engine.suites import load_suites, run  # noqa: E402
 
 TARGET_VALIDATE_S = 5.0
 MAX_CUSTOMERS = 20_000
@@ -89,10 +88,6 @@ PLACES = ("Ash", "Birch", "Cedar", "Dale", "Elm", "Fair", "Glen", "Hollow", "Iro
 SUFFIXES = ("ford", "ton", "field", "brook", "ville", "wood", "haven", "port", "mont", "dale")
 RATES = ("150.00", "175.50", "225.00", "250.00", "180.00")
 EXTRA_HOLIDAY_NAMES = ("Founders Day", "Harvest Festival", "City Anniversary", "Staff Training Day")
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # -- the generated repository ---------------------------------------------------------------------
@@ -535,8 +530,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        log("interrupted")
-        sys.exit(130)
+    common.run(main)

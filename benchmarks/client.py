@@ -106,17 +106,23 @@ class KeepAlive:
             self.connection = None
 
 
-def get_json(target: Target, path: str, timeout: float = 5.0) -> tuple[int, object]:
-    """One GET on a fresh connection: status and the decoded body (None when it is not JSON)."""
+def request_json(target: Target, method: str, path: str, body: bytes | None = None,
+                 timeout: float = 5.0) -> tuple[int, object]:
+    """One request on a fresh connection: status and the decoded body (None when it is not JSON)."""
     client = KeepAlive(target, timeout)
     try:
-        status, data = client.request("GET", path)
+        status, data = client.request(method, path, body)
     finally:
         client.close()
     try:
         return status, json.loads(data)
     except ValueError:
         return status, None
+
+
+def get_json(target: Target, path: str, timeout: float = 5.0) -> tuple[int, object]:
+    """One GET on a fresh connection: status and the decoded body (None when it is not JSON)."""
+    return request_json(target, "GET", path, timeout=timeout)
 
 
 def wait_until_healthy(target: Target, timeout: float, still_starting=lambda: True) -> dict:

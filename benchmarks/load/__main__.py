@@ -1,7 +1,7 @@
 """python benchmarks/load: the load test (load.py says what it does)."""
-import sys
+from load import main  # first: load.py puts the benchmarks folder, common.py's, on sys.path
 
-from load import main
+import common
 
 if __name__ == "__main__":
-    sys.exit(main())
+    common.run(main)

@@ -37,10 +37,12 @@ from pathlib import Path
 
 BENCHMARKS = str(Path(__file__).resolve().parent.parent)
 if BENCHMARKS not in sys.path:
-    sys.path.append(BENCHMARKS)  # for the shared client.py; appended, so this folder's modules come first
+    sys.path.append(BENCHMARKS)  # for the shared client.py, common.py; appended: this folder's modules come first
+import common  # noqa: E402
 import drive  # noqa: E402
 import mix  # noqa: E402
 from client import NotLoopback, Target, get_json, percentile, wait_until_healthy  # noqa: E402
+from common import log  # noqa: E402
 from server_process import Served, master_listening_on, snapshot  # noqa: E402
 
 TARGET_ERRORS = 0
@@ -48,10 +50,6 @@ TARGET_GROWTH_PERCENT = 20.0
 SAMPLE_EVERY = 5.0  # seconds between memory samples during the run
 PROGRESS_EVERY = 10.0  # seconds between progress lines on stderr
 MIB = 1024 * 1024
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def bounded(low: int, high: int):
@@ -97,10 +95,7 @@ def main(argv=None) -> int:
             log(f"load: refused: {refused}")
             return 2
 
-    def interrupt(signum, frame):  # SIGTERM and SIGHUP end the run as Ctrl-C does: reported, server stopped
-        raise KeyboardInterrupt(f"signal {signum}")
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, interrupt)
+    common.interrupt_on_signals()  # SIGTERM and SIGHUP end the run as Ctrl-C does: reported, server stopped
 
     started = time.perf_counter()
     stop_at = started + args.max_seconds
@@ -111,7 +106,11 @@ def main(argv=None) -> int:
               "targets": {"errors": TARGET_ERRORS, "memory_growth_percent_below": TARGET_GROWTH_PERCENT}}
     with tempfile.TemporaryDirectory(prefix="supportpolicy-load-") as scratch:
         served = None
-        try:
+
+        def stop_server() -> None:
+            if served is not None:
+                finish(served, Path(scratch), report)
+        with common.Serving("load", stop, stop_server, interrupted="load: interrupted") as serving:
             if target is None:
                 options = ["--no-decision-log"] if args.no_decision_log else ["--data-dir", f"{scratch}/data"]
                 served = Served(args.workers, Path(scratch) / "serve.log", options)
@@ -127,18 +126,10 @@ def main(argv=None) -> int:
             report["server"] = {"url": target.url, "started_here": served is not None, "master_pid": master,
                                 "healthz": get_json(target, "/healthz")[1]}
             run(args, target, master, stop, stop_at, report)
-        except KeyboardInterrupt:
-            stop.set()
-            report["interrupted"] = True
-            log("load: interrupted")
-        except RuntimeError as error:
-            stop.set()
-            log(f"load: {error}")
+        if serving.exit_code == 2:
             return 2
-        finally:
-            stop.set()
-            if served is not None:
-                finish(served, Path(scratch), report)
+    if serving.exit_code == 130:
+        report["interrupted"] = True
     report["environment"]["load_average_after"] = os.getloadavg()
     if "load" not in report:
         return 130

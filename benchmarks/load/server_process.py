@@ -22,8 +22,9 @@ import psutil
 
 BENCHMARKS = str(Path(__file__).resolve().parent.parent)
 if BENCHMARKS not in sys.path:
-    sys.path.append(BENCHMARKS)  # for the shared client.py
+    sys.path.append(BENCHMARKS)  # for the shared client.py, common.py
 from client import HOST, Target, free_port, wait_until_healthy  # noqa: E402
+from common import die_with_parent  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
@@ -39,14 +40,6 @@ def command() -> tuple[list[str], dict]:
         return [installed], env
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return [sys.executable, "-m", "server.cli"], env
-
-
-def _die_with_parent():  # in the child before exec (Linux): SIGTERM when the benchmark dies
-    try:
-        import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001 - best effort; stop() is the real clean-up
-        pass
 
 
 class Served:
@@ -66,7 +59,7 @@ class Served:
             self.process = subprocess.Popen(
                 self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=self.env,
                 cwd=str(self.log_path.parent), start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+                preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
         target = Target.local(self.port)
         try:
             wait_until_healthy(target, timeout, lambda: self.process.poll() is None)

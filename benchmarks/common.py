@@ -1,0 +1,85 @@
+"""What the benchmark scripts share around their measurements: imports, stderr, Ctrl-C, clean-up.
+
+``python benchmarks/<script>.py`` puts this folder first on sys.path, so every
+script imports this module as ``common`` (benchmarks/load/load.py appends the
+folder to sys.path itself). The figures go to stdout; everything said here
+goes to stderr.
+"""
+from __future__ import annotations
+
+import importlib
+import signal
+import sys
+from pathlib import Path
+from typing import Callable, NoReturn
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def make_engine_importable() -> None:
+    """Call before importing ``engine`` or ``server``: the installed package (or the one on
+    PYTHONPATH) when there is one, else this source checkout."""
+    try:
+        importlib.import_module("engine")
+    except ImportError:  # a source checkout run without PYTHONPATH
+        sys.path.insert(0, str(CHECKOUT))
+
+
+def interrupt_on_signals() -> None:
+    """SIGTERM and SIGHUP stop the run as Ctrl-C does (KeyboardInterrupt), so its servers are stopped too."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)
+
+
+def die_with_parent() -> None:
+    """A server's preexec_fn (Linux): the server gets SIGTERM if the benchmark dies without stopping it."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - best effort; stopping the server is the real clean-up
+        pass
+
+
+class Serving:
+    """``with Serving(name, stop, clean_up) as serving:`` around the part of a benchmark that runs servers
+    and client threads. However the block ends, ``stop`` is set (the client threads end) and then
+    ``clean_up()`` runs (the servers are stopped). Ctrl-C (or SIGTERM, SIGHUP: interrupt_on_signals)
+    and RuntimeError (a server that would not start, say) end the block with a line on stderr and
+    leave their exit code in ``serving.exit_code``, 130 or 2 (None when the block ran to its end);
+    any other exception goes on up."""
+
+    def __init__(self, name: str, stop, clean_up: Callable[[], None],
+                 interrupted: str = "interrupted; stopping the servers"):
+        self.name, self.stop, self.clean_up, self.interrupted = name, stop, clean_up, interrupted
+        self.exit_code: int | None = None
+
+    def __enter__(self) -> "Serving":
+        return self
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        self.stop.set()
+        try:
+            if kind is not None and issubclass(kind, KeyboardInterrupt):
+                log(self.interrupted)
+                self.exit_code = 130
+            elif kind is not None and issubclass(kind, RuntimeError):
+                log(f"{self.name}: {error}")
+                self.exit_code = 2
+        finally:
+            self.clean_up()
+        return self.exit_code is not None
+
+
+def run(main: Callable[[], int]) -> NoReturn:
+    """A script's last line: exit with main()'s code; Ctrl-C outside a Serving block ends it with 130."""
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        log("interrupted")
+        sys.exit(130)
