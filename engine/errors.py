@@ -100,7 +100,7 @@ class UnknownCustomer(EngineError):
 class NoPolicyInEffect(EngineError):
     status = 422
     slug = "no-policy-in-effect"
-    title = "No policy version was in effect at received_at"
+    title = "No policy version was in effect at that time"
 
 
 class PolicySetInvalid(EngineError):

@@ -326,7 +326,7 @@ def test_a_refused_request_is_shown_naming_the_field(browser, base_url, output_d
     fill_what_if(browser, "06012025", "1000A", "email", "other", DESIGNATED)
     problem = wait(browser, lambda d: [e for e in d.find_elements(By.ID, "what-if-problem") if e.is_displayed()],
                    "no problem shown")[0]
-    assert "No policy version was in effect at received_at (422)" in problem.text
+    assert "No policy version was in effect at that time (422)" in problem.text
     assert "Received at: is before demo-city's contract takes effect (2026-01-01)" in problem.text
     field = browser.find_element(By.ID, "received-at")
     assert field.get_attribute("aria-invalid") == "true"
