@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -73,3 +74,19 @@ def http(method: str, url: str, body: dict | None = None, timeout: float = 5) ->
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
+
+
+# One error a line, as `supportpolicy validate` prints them (and editors and CI annotations read them).
+ERROR_LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): (?P<code>[a-z_]+): (?P<message>.+)$")
+
+
+def error_lines(text: str) -> list[dict]:
+    """Each line of ``text`` as a `path:line:column: code: message` error; fails on any other line."""
+    entries = []
+    for line in text.splitlines():
+        match = ERROR_LINE.match(line)
+        assert match, f"not a `path:line:column: code: message` line: {line!r}"
+        entry = match.groupdict()
+        entry["line"], entry["column"] = int(entry["line"]), int(entry["column"])
+        entries.append(entry)
+    return entries

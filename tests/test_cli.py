@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import time
@@ -27,11 +26,10 @@ from functools import lru_cache
 
 import pytest
 
-from support import DESIGNATED, FIXTURES, command, free_port, http, run_cli
+from support import DESIGNATED, FIXTURES, command, error_lines, free_port, http, run_cli
 
 CASES = FIXTURES / "policies"
 MARK = "# MISTAKE"
-LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): (?P<code>[a-z_]+): (?P<message>.+)$")
 
 SATURDAY_NIGHT = "2026-11-28T23:00:00-06:00"
 MONDAY_OPENING_PLUS_4 = "2026-11-30T11:00:00-06:00"
@@ -62,17 +60,6 @@ def run(*args, cwd=CASES, timeout: float = 60, **options) -> subprocess.Complete
 def validated(case: str, output: str = "text") -> subprocess.CompletedProcess:
     """``supportpolicy validate [--format json] <case>``, run from the fixtures folder (once per case)."""
     return run("validate", "--format", output, case)
-
-
-def text_errors(result) -> list[dict]:
-    entries = []
-    for line in result.stdout_text.splitlines():
-        match = LINE.match(line)
-        assert match, f"not a `path:line:column: code: message` line: {line!r}"
-        entry = match.groupdict()
-        entry["line"], entry["column"] = int(entry["line"]), int(entry["column"])
-        entries.append(entry)
-    return entries
 
 
 def json_errors(result) -> dict:
@@ -243,7 +230,7 @@ def test_validate_without_a_path_checks_the_shipped_policy(tmp_path):
 def test_validate_reports_the_mistake_at_its_place(case):
     result = validated(case)
     assert result.returncode == 1, result.stdout_text + result.stderr_text
-    errors = text_errors(result)
+    errors = error_lines(result.stdout_text)
     for expected in BROKEN[case]:
         assert any(expected.matches(case, e) for e in errors), \
             f"expected {expected.prefix(case)} in:\n{result.stdout_text}"
@@ -272,7 +259,7 @@ def test_validate_json_gives_the_same_errors_as_text(case):
         assert error["line"] >= 1 and error["column"] >= 1
         assert error["json_path"].startswith("$")
     assert [{k: e[k] for k in ("file", "line", "column", "code", "message")} for e in document["errors"]] \
-        == text_errors(text)
+        == error_lines(text.stdout_text)
     for expected in BROKEN[case]:
         assert any(expected.matches(case, e) for e in document["errors"]), \
             f"expected {expected.prefix(case)} with json_path {getattr(expected, 'json_path', None)} in:\n" \
@@ -281,14 +268,14 @@ def test_validate_json_gives_the_same_errors_as_text(case):
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
 def test_validate_errors_are_sorted(case):
-    errors = text_errors(validated(case))
+    errors = error_lines(validated(case).stdout_text)
     places = [(e["file"], e["line"], e["column"]) for e in errors]
     assert places == sorted(places)
 
 
 def test_several_mistakes_are_all_reported_in_order():
     case = "several-mistakes"
-    errors = text_errors(validated(case))
+    errors = error_lines(validated(case).stdout_text)
     expected = BROKEN[case]
     # The customer's mistake is found last but sorts first; the rule set's in file order.
     assert len(errors) == len(expected), validated(case).stdout_text

@@ -19,12 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from support import DESIGNATED, FIXTURES, OTHER, REPO, run_cli
+from support import DESIGNATED, ERROR_LINE, FIXTURES, OTHER, REPO, error_lines, run_cli
 
 CASES = FIXTURES / "policies"
 GOOD = CASES / "good"
 MARK = "# MISTAKE"
-LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): (?P<code>[a-z_]+): (?P<message>.+)$")
 GITHUB = re.compile(r"^::(?P<severity>warning|error) file=(?P<file>[^,]*),line=(?P<line>\d+),col=(?P<column>\d+),"
                     r"title=(?P<code>[^:,]*)::(?P<message>.*)$")
 
@@ -53,17 +52,6 @@ def run(*args, cwd=CASES, timeout: float = 120, **options) -> subprocess.Complet
 
 def output(result) -> str:
     return f"exit {result.returncode}\n--- stdout\n{result.stdout_text}--- stderr\n{result.stderr_text}"
-
-
-def text_errors(text: str) -> list[dict]:
-    entries = []
-    for line in text.splitlines():
-        match = LINE.match(line)
-        assert match, f"not a `path:line:column: code: message` line: {line!r}"
-        entry = match.groupdict()
-        entry["line"], entry["column"] = int(entry["line"]), int(entry["column"])
-        entries.append(entry)
-    return entries
 
 
 def shipped_copy(where: Path) -> Path:
@@ -136,7 +124,7 @@ def test_validate_prints_a_warning_at_the_marked_line_and_exits_0(case):
     file, code, anchor, _, rule = WARNINGS[case]
     result = run("validate", case)
     assert result.returncode == 0, output(result)
-    errors = text_errors(result.stdout_text)
+    errors = error_lines(result.stdout_text)
     line, column = marked_place(case, file, anchor)
     assert [(e["file"], e["line"], e["column"], e["code"]) for e in errors] == [(f"{case}/{file}", line, column, code)], \
         f"expected {case}/{file}:{line}:{column}: {code}: ...\n{output(result)}"
@@ -146,13 +134,13 @@ def test_validate_prints_a_warning_at_the_marked_line_and_exits_0(case):
 
 def test_shadowed_rule_names_the_rule_that_takes_its_cases():
     result = run("validate", "shadowed-rule")
-    message = text_errors(result.stdout_text)[0]["message"]
+    message = error_lines(result.stdout_text)[0]["message"]
     assert re.search(r"\bbusiness-hours\b", message), message
 
 
 def test_never_matches_names_the_conditions_that_cannot_hold_together():
     result = run("validate", "never-matches")
-    message = text_errors(result.stdout_text)[0]["message"]
+    message = error_lines(result.stdout_text)[0]["message"]
     assert "in_business_hours" in message and "on_holiday" in message, message
 
 
@@ -198,7 +186,7 @@ def test_validate_reports_a_rule_set_without_default_at_its_place():
     file, code, anchor, json_path = NEW_ERRORS[case]
     result = run("validate", case)
     assert result.returncode == 1, output(result)
-    errors = text_errors(result.stdout_text)
+    errors = error_lines(result.stdout_text)
     line, column = marked_place(case, file, anchor)
     assert [(e["file"], e["line"], e["column"], e["code"]) for e in errors] == [(f"{case}/{file}", line, column, code)], \
         output(result)
@@ -235,7 +223,7 @@ def test_validate_github_annotations(case):
     text, github = run("validate", case), run("validate", "--format", "github", case)
     assert github.returncode == text.returncode == (0 if severity == "warning" else 1), output(github)
     line, column = marked_place(case, file, anchor)
-    message = text_errors(text.stdout_text)[0]["message"]
+    message = error_lines(text.stdout_text)[0]["message"]
     # A normal path is written as it is: no escaping of '/', '-', '.'.
     assert github.stdout_text == \
         f"::{severity} file={case}/{file},line={line},col={column},title={code}::{message}\n", output(github)
@@ -451,7 +439,7 @@ def test_test_reports_a_broken_suite_and_still_runs_the_others(tmp_path, broken,
     at = [i for i, line in enumerate(lines) if line.startswith("ERRORED") and "policies/tests/broken.yaml" in line]
     assert len(at) == 1, output(result)
     error = lines[at[0] + 1].strip()
-    match = LINE.match(error)
+    match = ERROR_LINE.match(error)
     assert match and match["file"] == "policies/tests/broken.yaml" and match["code"] == code, text
     if code == "missing_field":  # the case that lacks its request
         assert (int(match["line"]), int(match["column"])) == \

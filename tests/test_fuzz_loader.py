@@ -38,7 +38,7 @@ from engine import EngineError, PolicyError, PolicySetInvalid, check_policy_set,
 from engine.resources import shipped
 from engine.yamlsource import MAX_ALIASED, MAX_BYTES, MAX_DEPTH, MAX_NODES
 
-from support import DESIGNATED, OTHER, make_request, run_cli
+from support import DESIGNATED, ERROR_LINE, OTHER, make_request, run_cli
 
 LIMIT_S = 30  # far above any honest load (well under a second): only a hang reaches it
 
@@ -52,7 +52,6 @@ HOSTILE = "policies/customers/hostile.yaml"
 
 CODE = re.compile(r"[a-z][a-z_]*")
 # What `validate` prints for each problem (tests/test_cli.py reads the same form).
-LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): (?P<code>[a-z_]+): (?P<message>.+)$")
 # The line breaks YAML counts (and editors show): a position is checked against these lines.
 YAML_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
@@ -618,9 +617,9 @@ def test_hostile_files_through_the_cli(cli_workspace, case):
         (cli_workspace / HOSTILE).unlink()
     assert result.returncode == 1, result.stdout_text[-2000:] + result.stderr_text[-2000:]
     printed = result.stdout_text.splitlines()
-    assert all(LINE.match(line) for line in printed), \
-        "not `path:line:column: code: message`: " + repr(next(line for line in printed if not LINE.match(line)))
-    found = [m for m in map(LINE.match, printed) if m["file"] == HOSTILE and m["code"] == case.code]
+    assert all(ERROR_LINE.match(line) for line in printed), \
+        "not `path:line:column: code: message`: " + repr(next(line for line in printed if not ERROR_LINE.match(line)))
+    found = [m for m in map(ERROR_LINE.match, printed) if m["file"] == HOSTILE and m["code"] == case.code]
     assert found, f"no {case.code} for {HOSTILE} in:\n{result.stdout_text[:2000]}"
     first = PolicyError(HOSTILE, int(found[0]["line"]), int(found[0]["column"]), case.code, found[0]["message"])
     assert case.where(case.data, first), f"{case.why}: printed {found[0].group(0)[:300]}"
@@ -712,6 +711,6 @@ def test_a_control_character_is_reported_on_its_line_in_one_line(cli_workspace):
     line = _line_of(data, b"\x00")
     column = len(lines_of(data)[line - 1].split("\x00")[0]) + 1
     printed = result.stdout_text.splitlines()
-    assert all(LINE.match(text) for text in printed), f"not one error a line:\n{result.stdout_text}"
+    assert all(ERROR_LINE.match(text) for text in printed), f"not one error a line:\n{result.stdout_text}"
     assert any(text.startswith(f"{CUSTOMER}:{line}:{column}: yaml_syntax: ") for text in printed), \
         result.stdout_text
