@@ -1,17 +1,24 @@
-"""The baseline for the decision API's HTTP throughput: Flask doing nothing useful.
+"""The baselines for the decision API's HTTP throughput.
 
-``POST /v1/decisions`` reads the body, parses it as JSON the way the real
-endpoint does (``request.get_data`` + ``engine.request.decode_json``) and
-returns a fixed small JSON document. Everything else the real app does per
-request (schema validation, facts, rules, deadlines, the decision document) is
-what the benchmark's ratio decision/bare measures.
+``--app bare`` (the default): Flask doing nothing useful. ``POST /v1/decisions``
+reads the body, parses it as JSON the way the real endpoint does
+(``request.get_data`` + ``engine.request.decode_json``) and returns a fixed
+small JSON document. Everything else the real app does per request is what
+the benchmark's ratio decision/bare measures.
 
-Run it with exactly the gunicorn settings of ``supportpolicy serve``:
-``server.gunicorn.serve`` is called with this app in place of the decision app,
-so the worker class, preload, timeouts and any later change to them are the
-same for both servers.
+``--app fixed``: the real supportpolicy app, built and served exactly as
+``supportpolicy serve`` builds it (hooks, metrics, request log, body limits,
+the decision document encoded with orjson), whose policy set answers every
+request with one decision made at start. It decides nothing per request: no
+schema check, no facts, no rules, no deadline. Its ratio to the bare endpoint
+is the most any decision could reach on this server; what it has over the
+real server is what deciding costs inside a request.
 
-    python benchmarks/bare_app.py --bind 127.0.0.1:8081 --workers 2
+Both run with exactly the gunicorn settings of ``supportpolicy serve``:
+``server.gunicorn.serve`` is called for each, so the worker class, preload,
+timeouts and any later change to them are the same for all the servers.
+
+    python benchmarks/bare_app.py --bind 127.0.0.1:8081 --workers 2 [--app bare|fixed]
 """
 from __future__ import annotations
 
@@ -23,6 +30,10 @@ from flask import Flask, Response, request
 from engine.request import decode_json
 
 FIXED = json.dumps({"status": "ok", "decided": False}).encode()
+# The request the fixed policy set decided once, at start: a Saturday-night
+# usage question from a designated contact (billable, routed on call).
+FIXED_REQUEST = {"customer": "demo-city", "received_at": "2026-11-28T23:00:00-06:00", "channel": "phone",
+                 "requester": {"email": "it.director@demo-city.gov"}, "category": "usage_question"}
 
 
 def create_bare_app() -> Flask:
@@ -40,9 +51,32 @@ def create_bare_app() -> Flask:
     return app
 
 
-def serve(bind: str, workers: int) -> None:
+class FixedDecision:
+    """A policy set that answers every request with the decision it made for FIXED_REQUEST."""
+
+    def __init__(self, policy_set):
+        self._policy_set = policy_set
+        self._decision = policy_set.decide(FIXED_REQUEST)
+
+    def decide(self, body, decision_id=None):
+        return self._decision
+
+    def __getattr__(self, name):  # digest, files, describe() ...: the real set's
+        return getattr(self._policy_set, name)
+
+
+def serve(bind: str, workers: int, app: str = "bare") -> None:
     import server.gunicorn as served
 
+    if app == "fixed":
+        from engine.assemble import default_roots
+        from engine.live import LivePolicy
+        from engine import load_policy_set
+
+        roots = default_roots()
+        served.serve(LivePolicy(roots, policy_set=FixedDecision(load_policy_set(*roots))), bind, workers,
+                     watch=False)
+        return
     # serve() builds the app with create_app({"LIVE": ...}); hand it this one instead.
     served.create_app = lambda config=None: create_bare_app()
     served.serve(None, bind, workers, watch=False)
@@ -52,8 +86,10 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bind", default="127.0.0.1:8081")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--app", choices=("bare", "fixed"), default="bare",
+                        help="bare: Flask parsing the body; fixed: supportpolicy answering one fixed decision")
     args = parser.parse_args(argv)
-    serve(args.bind, args.workers)
+    serve(args.bind, args.workers, args.app)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@
     median and p99 over at least 20,000 decisions after a warm-up.
 (b) HTTP: requests per second of ``POST /v1/decisions`` served by
     ``supportpolicy serve --workers 2`` and, one after the other with the same
-    client, concurrency and duration, by a bare Flask endpoint that only parses
-    the JSON body (benchmarks/bare_app.py) under the same gunicorn settings.
+    client, concurrency and duration, under the same gunicorn settings
+    (benchmarks/bare_app.py), by two baselines: the same app answering one
+    fixed decision (deciding nothing: the ceiling for any decision on this
+    server), and a bare Flask endpoint that only parses the JSON body.
 
 Everything listens on 127.0.0.1 on free ports; every server it starts is
 stopped at the end, on Ctrl-C and on errors. Counts and durations are bounded.
@@ -295,6 +297,10 @@ def bench_http(server_: Server, bodies: list, concurrency: int, duration: float,
 
 # -- report ---------------------------------------------------------------------------------------
 
+def _ratio(run: dict, base: dict) -> float:
+    return run["requests_per_s"] / base["requests_per_s"] if base["requests_per_s"] else 0.0
+
+
 def _mark(ok: bool) -> str:
     return "ok" if ok else "MISS"
 
@@ -327,17 +333,20 @@ def render(report: dict) -> str:
                   f"{h['warm_up']:g} s warm-up; connections {keep_alive}",
                   f"    {'server':22} {'req/s':>8} {'p50':>8} {'p99':>8} {'errors':>7} {'conns':>8}"
                   f" {'client CPU':>11} {'server CPU':>11}"]
-        for label, r in (("supportpolicy serve", dec), ("bare Flask", bare)):
+        fixed = h["fixed"]
+        for label, r in (("supportpolicy serve", dec), ("  same, decision fixed", fixed), ("bare Flask", bare)):
             server_cpu = f"{r['server_cpu_percent']:.0f}%" if r.get("server_cpu_percent") is not None else "n/a"
             lines.append(f"    {label:22} {r['requests_per_s']:>8,.0f} {r['p50_ms']:>6.2f}ms {r['p99_ms']:>6.2f}ms "
                          f"{r['errors']:>7} {r['connections']:>8,} {r['client_cpu_percent']:>10.0f}% "
                          f"{server_cpu:>11}")
-        errors = dec["errors"] + bare["errors"] + h["wrong_answers"]
+        errors = dec["errors"] + fixed["errors"] + bare["errors"] + h["wrong_answers"]
         lines += [f"    ratio decision/bare    {h['ratio']:>8.2f}   target >= {TARGET_RATIO:g}  "
                   f"{_mark(h['ratio'] >= TARGET_RATIO)}",
+                  f"    ratio fixed/bare       {h['ceiling']:>8.2f}   (the most any decision could reach here: "
+                  "the same server, deciding nothing)",
                   f"    errors                 {errors:>8}   target 0  {_mark(errors == 0)}"
                   f"   (wrong answers in {h['verified']} checked against in-process: {h['wrong_answers']})"]
-        for label, r in (("decision", dec), ("bare", bare)):
+        for label, r in (("decision", dec), ("fixed", fixed), ("bare", bare)):
             if r["error_kinds"]:
                 lines.append(f"    {label} errors: {r['error_kinds']}")
         lines.append(f"    note: client and servers share {env['cpus']} CPUs; a client near 100% CPU "
@@ -393,18 +402,23 @@ def main(argv=None) -> int:
                 dec = bench_http(decision, bodies, concurrency, duration, warm, stop)
                 decision.stop()
 
-                port = free_port()
-                bare = Server("bare", [sys.executable, str(HERE / "bare_app.py"), "--bind", f"{HOST}:{port}",
-                                       "--workers", str(workers)], port, workers, Path(workdir))
-                servers.append(bare)
-                log(f"starting the bare Flask app on {HOST}:{port} ...")
-                bare.start()
-                base = bench_http(bare, bodies, concurrency, duration, warm, stop)
+                runs = {"decision": dec}
+                for name, what in (("fixed", "supportpolicy answering one fixed decision"),
+                                   ("bare", "the bare Flask app")):
+                    port = free_port()
+                    baseline = Server(name, [sys.executable, str(HERE / "bare_app.py"), "--bind", f"{HOST}:{port}",
+                                             "--workers", str(workers), "--app", name], port, workers, Path(workdir))
+                    servers.append(baseline)
+                    log(f"starting {what} on {HOST}:{port} ...")
+                    baseline.start()
+                    runs[name] = bench_http(baseline, bodies, concurrency, duration, warm, stop)
+                    baseline.stop()
         if serving.exit_code is not None:
             return serving.exit_code
         report["http"] = {"concurrency": concurrency, "duration": duration, "warm_up": warm,
-                          "decision": dec, "bare": base, "verified": min(60, len(mix)), "wrong_answers": wrong,
-                          "ratio": dec["requests_per_s"] / base["requests_per_s"] if base["requests_per_s"] else 0.0}
+                          **runs, "verified": min(60, len(mix)), "wrong_answers": wrong,
+                          "ratio": _ratio(runs["decision"], runs["bare"]),
+                          "ceiling": _ratio(runs["fixed"], runs["bare"])}
 
     print(json.dumps(report, indent=2) if args.json else render(report))
     return 0
