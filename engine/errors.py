@@ -16,7 +16,9 @@ class PolicyError:
     """One problem in one policy file, at one place.
 
     ``str()`` gives ``file:line:column: code: message``, the form editors and
-    CI annotations understand. Codes are stable; messages may improve.
+    CI annotations understand; a warning's message starts with ``warning:``,
+    so a reader tells at once what fails a run from what does not. Codes are
+    stable; messages may improve.
     """
 
     file: str
@@ -28,7 +30,8 @@ class PolicyError:
     severity: str = "error"
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.code}: {self.message}"
+        marker = "" if self.severity == "error" else f"{self.severity}: "
+        return f"{self.file}:{self.line}:{self.column}: {self.code}: {marker}{self.message}"
 
     def as_dict(self) -> dict:
         return {

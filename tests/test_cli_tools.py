@@ -128,6 +128,7 @@ def test_validate_prints_a_warning_at_the_marked_line_and_exits_0(case):
     line, column = marked_place(case, file, anchor)
     assert [(e["file"], e["line"], e["column"], e["code"]) for e in errors] == [(f"{case}/{file}", line, column, code)], \
         f"expected {case}/{file}:{line}:{column}: {code}: ...\n{output(result)}"
+    assert errors[0]["message"].startswith("warning: "), "a warning must read as one, not as an error"
     assert rule in errors[0]["message"]
     assert "0 errors, 1 warning" in result.stderr_text
 
@@ -191,6 +192,7 @@ def test_validate_reports_a_rule_set_without_default_at_its_place():
     assert [(e["file"], e["line"], e["column"], e["code"]) for e in errors] == [(f"{case}/{file}", line, column, code)], \
         output(result)
     assert "default" in errors[0]["message"]
+    assert not errors[0]["message"].startswith("warning")
     assert "1 error" in result.stderr_text
     document = json.loads(run("validate", "--format", "json", case).stdout_text)
     assert document["valid"] is False
@@ -224,6 +226,9 @@ def test_validate_github_annotations(case):
     assert github.returncode == text.returncode == (0 if severity == "warning" else 1), output(github)
     line, column = marked_place(case, file, anchor)
     message = error_lines(text.stdout_text)[0]["message"]
+    if severity == "warning":  # the annotation carries the severity; the text says it in the message
+        assert message.startswith("warning: ")
+        message = message.removeprefix("warning: ")
     # A normal path is written as it is: no escaping of '/', '-', '.'.
     assert github.stdout_text == \
         f"::{severity} file={case}/{file},line={line},col={column},title={code}::{message}\n", output(github)
