@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 
 import fastjsonschema
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
+from jsonschema.validators import extend
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -31,10 +33,43 @@ def _registry() -> Registry:
 
 
 @lru_cache(maxsize=None)
-def validator_for(name: str) -> Draft202012Validator:
+def ecma_regex(pattern: str) -> re.Pattern:
+    """``pattern`` compiled with the meaning JSON Schema gives it (ECMA-262): ``$`` is the end of the string.
+
+    Python's ``$`` also matches before a final newline, so ``^[a-z]+$`` would accept ``"abc\\n"``, which
+    every ECMA-262 validator (an editor's, a client's) refuses. An unescaped ``$`` outside a character
+    class becomes ``\\Z``, as fastjsonschema, which checks the accept path, does too.
+    """
+    translated, in_class, i = [], False, 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            translated.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+        elif char == "]" and in_class:
+            in_class = False
+        translated.append("\\Z" if char == "$" and not in_class else char)
+        i += 1
+    return re.compile("".join(translated))
+
+
+def _pattern(validator, pattern, instance, schema):
+    if validator.is_type(instance, "string") and not ecma_regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+# Draft 2020-12 with ECMA-262's ``$`` in ``pattern`` (no schema here uses patternProperties).
+SchemaValidator = extend(Draft202012Validator, {"pattern": _pattern})
+
+
+@lru_cache(maxsize=None)
+def validator_for(name: str) -> SchemaValidator:
     document = schema(name)
-    Draft202012Validator.check_schema(document)
-    return Draft202012Validator(document, registry=_registry())
+    SchemaValidator.check_schema(document)
+    return SchemaValidator(document, registry=_registry())
 
 
 # Keywords that mean the same in Draft 7, which fastjsonschema compiles, as in

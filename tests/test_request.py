@@ -128,6 +128,18 @@ def test_a_field_of_the_wrong_type_or_shape_is_named(client, fields, pointer):
     assert pointers(document) == [pointer]
 
 
+@pytest.mark.parametrize("fields,pointer", [
+    ({"customer": "demo-city\n"}, "/customer"),
+    ({"requester": {"email": "it.director@demo-city.gov\n"}}, "/requester/email"),
+    ({"received_at": VALID_AT + "\n"}, "/received_at"),
+])
+def test_a_trailing_newline_is_refused_as_json_schema_means_its_patterns(client, fields, pointer):
+    # Python's $ matches before a final newline; ECMA-262's, which JSON Schema uses, does not. A designated
+    # contact's address with a newline must not pass as some other requester's.
+    document = problem(post(client, with_fields(**fields)), 422, "invalid-request")
+    assert pointers(document) == [pointer]
+
+
 def test_an_unknown_channel_is_named_with_the_channels_allowed(client):
     document = problem(post(client, with_fields(channel="fax")), 422, "invalid-request")
     assert pointers(document) == ["/channel"]

@@ -5,13 +5,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from engine.schemas import SCHEMA_NAMES, accepts, schema, validator_for
+from engine.schemas import SCHEMA_NAMES, accepts, ecma_regex, schema, validator_for
 
 FIELDS = ["customer", "received_at", "channel", "requester", "category", "ticket_id", "summary", "extra"]
 strings = st.one_of(
     st.sampled_from(["demo-city", "Demo-City", "", "x" * 65, "2026-11-27T10:00:00-06:00", "2026-11-27T10:00:00",
                      "2026-11-27t10:00:00z", "2026-11-27 10:00:00+05:30", "2026-11-27T10:00:00.1234567Z",
-                     "a@b", "a @b", "@b", "phone", "website_down", "x" * 10_001, "x" * 10_000]),
+                     "a@b", "a @b", "@b", "phone", "website_down", "x" * 10_001, "x" * 10_000,
+                     "demo-city\n", "a@b.c\n", "2026-11-27T10:00:00Z\n"]),
     st.text(max_size=80),
 )
 values = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), strings),
@@ -60,3 +61,23 @@ def test_the_fast_request_check_agrees_with_jsonschema(body):
 def test_the_fast_check_agrees_on_near_valid_requests(changes):
     body = dict(valid, **changes)
     assert accepts("decision-request")(body) == validator_for("decision-request").is_valid(body)
+
+
+def test_a_pattern_dollar_is_the_end_of_the_string_as_in_ecma_262():
+    assert ecma_regex("^[a-z]+$").search("abc")
+    assert not ecma_regex("^[a-z]+$").search("abc\n")
+    assert ecma_regex("^a|b$").search("a\n")  # only the anchored branch is at the end
+    # An escaped dollar, or one in a character class, is the character itself.
+    assert ecma_regex(r"^\$[0-9]+$").search("$200")
+    assert ecma_regex("^[$]+$").search("$$")
+    assert not ecma_regex("^[$]+$").search("$$\n")
+
+
+def test_a_policy_file_value_with_a_trailing_newline_is_refused():
+    customer = {"customer": "demo-city", "name": "City of Demo", "version": "2026.1", "effective_from": "2026-01-01",
+                "plan": {"id": "central-standard", "version": "current"},
+                "designated_contacts": [{"name": "IT Director", "email": "it@demo-city.gov"}]}
+    assert [e.message for e in validator_for("customer").iter_errors(customer)] == []
+    customer["designated_contacts"][0]["email"] = "it@demo-city.gov\n"
+    assert [list(e.absolute_path) for e in validator_for("customer").iter_errors(customer)] == \
+        [["designated_contacts", 0, "email"]]
