@@ -53,6 +53,9 @@ def schema_errors(source: Source, kind: str, data=None, at: str = "$") -> list[P
             continue
         if error.validator == "required":
             message = f"{message}; add it"
+        elif error.validator == "pattern" and error.schema.get("description"):
+            # The pattern is a regular expression; the field's description says the form in words.
+            message = f"{error.instance!r} is not in the form this field takes: {error.schema['description']}"
         elif error.validator == "propertyNames":
             message = f"{error.instance!r} is not an allowed name here"
         elif len(message) > 300:

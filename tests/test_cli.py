@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -156,6 +157,7 @@ BROKEN = {
     "unknown-field": [At(PLAN, "unknown_field", "observd", "$.schedule.holidays.observd")],
     "wrong-type": [At(PLAN, "wrong_type", "notice_required", "$.after_hours.notice_required")],
     "invalid-hours": [At(PLAN, "invalid_hours", '{from: "19:00"', "$.schedule.hours.tuesday[0]")],
+    "invalid-time-format": [At(PLAN, "invalid_format", "from:", "$.schedule.hours.monday[0].from")],
     "overlapping-hours": [At(PLAN, "overlapping_hours", '{from: "11:00"', "$.schedule.hours.wednesday[1]")],
     "unknown-time-zone": [At(PLAN, "unknown_time_zone", "time_zone", "$.schedule.time_zone")],
     "unknown-holiday-calendar": [At(PLAN, "unknown_holiday_calendar", "country", "$.schedule.holidays.country")],
@@ -224,6 +226,18 @@ def test_validate_without_a_path_checks_the_shipped_policy(tmp_path):
     assert json_errors(result) == {"valid": True, "errors": []}
 
 
+def test_validate_and_test_say_when_a_local_policy_folder_is_not_what_they_check(tmp_path):
+    # In a policy repository, `supportpolicy validate` without its folders checks the shipped policy;
+    # saying only "valid" would let a contract manager take that for their own files.
+    shutil.copytree(CASES / "invalid-time-format", tmp_path, dirs_exist_ok=True)
+    for command in ("validate", "test"):
+        result = run(command, cwd=tmp_path)
+        assert "not ./policies and ./rules" in result.stderr_text, result.stderr_text
+        assert "--policies policies --rules rules" in result.stderr_text
+    result = run("validate", "--policies", "policies", "--rules", "rules", cwd=tmp_path)
+    assert result.returncode == 1 and "note:" not in result.stderr_text
+
+
 # ---- validate: each broken case ---------------------------------------------------
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
@@ -282,6 +296,11 @@ def test_several_mistakes_are_all_reported_in_order():
     for error, wanted in zip(errors, expected):
         assert wanted.matches(case, error), f"expected {wanted.prefix(case)}, got {error}"
     assert "4 errors" in validated(case).stderr_text
+
+
+def test_a_value_in_the_wrong_form_is_explained_in_words_not_as_a_regular_expression():
+    (error,) = error_lines(validated("invalid-time-format").stdout_text)
+    assert error["message"] == "'7:00' is not in the form this field takes: Opening time, HH:MM (00:00 to 23:59)."
 
 
 def test_hostile_yaml_is_refused_not_hung_on():

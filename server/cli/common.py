@@ -54,6 +54,22 @@ def roots_for(policies: Path | None, rules: Path | None) -> tuple:
     return policies or shipped_policies, rules or shipped_rules
 
 
+def note_local_folders_unused(policies, rules) -> None:
+    """Said when a command falls back to the shipped policy in a folder that has its own.
+
+    A contract manager who runs ``supportpolicy validate`` in a policy repository
+    without naming its folders would otherwise be told that the shipped policy
+    is valid, and could take it for their own.
+    """
+    if policies or rules:
+        return
+    local = [name for name in ("policies", "rules") if Path(name).is_dir()]
+    shipped = default_roots()
+    if local and not any(Path(name).resolve() == root.resolve() for name, root in zip(("policies", "rules"), shipped)):
+        click.echo(f"supportpolicy: note: this checks the shipped default policy, not ./{' and ./'.join(local)}; "
+                   "give --policies policies --rules rules to check yours", err=True)
+
+
 def label_for(policies, rules):
     """Files are named as the user gave their folders; the shipped ones as policies/... and rules/..."""
     return (lambda root, path: os.path.normpath(path)) if policies or rules else label_from_root_name

@@ -17,8 +17,8 @@ from engine.explain import explain as explain_request
 from engine.impact import checkout_ref, compare, read_requests
 from engine.suites import below, load_suites, run
 from server import reports
-from server.cli.common import (EXIT_FAILED, label_for, load_or_exit, Percent, read_request, refused, roots_for,
-                               main, policies_option, rules_option)
+from server.cli.common import (EXIT_FAILED, label_for, load_or_exit, note_local_folders_unused, Percent,
+                               read_request, refused, roots_for, main, policies_option, rules_option)
 
 @main.command()
 @click.argument("request_file", metavar="FILE|-", type=click.File("rb"))
@@ -52,6 +52,7 @@ def validate(paths, output, strict, policies, rules):
     if paths:
         roots, label = paths, (lambda root, path: os.path.normpath(path))
     else:
+        note_local_folders_unused(policies, rules)
         roots, label = roots_for(policies, rules), label_for(policies, rules)
     _, errors = check_policy_set(roots, label, suites=True)
     click.echo(reports.VALIDATE_REPORTERS[output](errors), nl=False)
@@ -79,6 +80,7 @@ def test(paths, output, patterns, min_coverage, verbose, policies, rules):
     when every case passes, 1 when a case fails or a suite cannot be loaded
     (or coverage is below --min-coverage), 3 when the policies are invalid.
     """
+    note_local_folders_unused(policies, rules)
     roots = roots_for(policies, rules)
     policy_set = load_or_exit(policies, rules, roots)
     if paths:
