@@ -47,10 +47,10 @@ def create_app(config: dict | None = None) -> Flask:
     POLICIES and RULES (folders, by default the shipped ones), or LIVE (an
     engine.live.LivePolicy), or POLICY_SET (a loaded set to start with, in
     place of loading the folders; a reload still reads POLICIES and RULES);
-    DECISION_LOG (an
-    engine.decisionlog.DecisionLog, or None for no log); RELOAD_NOTIFY (called
-    after an admin reload, to move the other workers too); TOKENS (the
-    server.auth tokens that may call the API, or None for no authentication).
+    DECISION_LOG (an engine.decisionlog.DecisionLog, or None for no log);
+    RELOAD_NOTIFY (called after an admin reload, to move the other workers
+    too); TOKENS (the server.auth tokens that may call the API, or None for no
+    authentication).
     """
     app = Flask("supportpolicy", root_path=str(EXPLORER.parent), static_folder=str(EXPLORER),
                 static_url_path="/explorer")

@@ -63,9 +63,9 @@ def note_local_folders_unused(policies, rules) -> None:
     """
     if policies or rules:
         return
-    local = [name for name in ("policies", "rules") if Path(name).is_dir()]
-    shipped = default_roots()
-    if local and not any(Path(name).resolve() == root.resolve() for name, root in zip(("policies", "rules"), shipped)):
+    local = [name for name, shipped in zip(("policies", "rules"), default_roots())
+             if Path(name).is_dir() and Path(name).resolve() != shipped.resolve()]
+    if local:
         click.echo(f"supportpolicy: note: this checks the shipped default policy, not ./{' and ./'.join(local)}; "
                    "give --policies policies --rules rules to check yours", err=True)
 
