@@ -106,10 +106,19 @@ def _field_errors(body) -> list[FieldError]:
     return errors
 
 
+# What each patterned field must look like, in words: a client shown the regular expression has to decode it.
+_FORMS = {
+    "received_at": f"must be an RFC 3339 date-time with an offset, a real date and time from {FIRST_YEAR} to "
+                   f"{LAST_YEAR}, e.g. 2026-11-27T09:30:00-06:00",
+    "customer": "must be a customer id: lower-case letters, digits, '-' and '_', starting with a letter, "
+                "at most 64 characters, e.g. demo-city",
+    "email": "must be an e-mail address: text, one '@', more text, without spaces or control characters",
+}
+
+
 def _message(error) -> str:
-    if error.validator == "pattern" and error.absolute_path and error.absolute_path[-1] == "received_at":
-        return (f"must be an RFC 3339 date-time with an offset, a real date and time from {FIRST_YEAR} to "
-                f"{LAST_YEAR}, e.g. 2026-11-27T09:30:00-06:00")
+    if error.validator == "pattern" and error.absolute_path and error.absolute_path[-1] in _FORMS:
+        return _FORMS[error.absolute_path[-1]]
     if error.validator == "maxLength":
         return f"is longer than {error.validator_value} characters"
     if error.validator == "type":

@@ -140,6 +140,17 @@ def test_a_trailing_newline_is_refused_as_json_schema_means_its_patterns(client,
     assert pointers(document) == [pointer]
 
 
+@pytest.mark.parametrize("fields,pointer,words", [
+    ({"customer": "Demo City"}, "/customer", "must be a customer id"),
+    ({"requester": {"email": "not an address"}}, "/requester/email", "must be an e-mail address"),
+    ({"received_at": "next tuesday"}, "/received_at", "must be an RFC 3339 date-time"),
+])
+def test_a_field_in_the_wrong_form_is_explained_in_words_not_by_its_pattern(client, fields, pointer, words):
+    (error,) = problem(post(client, with_fields(**fields)), 422, "invalid-request")["errors"]
+    assert error["pointer"] == pointer
+    assert error["detail"].startswith(words) and "^" not in error["detail"], error["detail"]
+
+
 def test_an_unknown_channel_is_named_with_the_channels_allowed(client):
     document = problem(post(client, with_fields(channel="fax")), 422, "invalid-request")
     assert pointers(document) == ["/channel"]
