@@ -1,8 +1,11 @@
 """What a policy change changes: the same requests decided by two policy sets.
 
 Requests come as JSON lines: a request body per line, or a logged decision
-record holding one under "request". Decisions are compared field by field
+record holding one under "request"; or, without traffic to replay, the
+requests of the policy test suites. Decisions are compared field by field
 (decision_id and policy excepted), and by the rule that decided each rule set.
+Each request carries where it came from (``{"line": n}`` in a file, or the
+suite case's file, line and id), for the examples and the skipped lines.
 """
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ class Group:
 class Impact:
     total: int = 0
     changed: int = 0
-    unreadable: list = field(default_factory=list)  # (line, message)
+    unreadable: list = field(default_factory=list)  # (where, message)
     fields: dict = field(default_factory=dict)  # (field, before, after), values as JSON text -> Group
     rules: dict = field(default_factory=dict)  # (ruleset, before, after) -> Group
 
@@ -40,29 +43,37 @@ class Impact:
             return [dict(zip(names, (key[0], decode(key[1]), decode(key[2]))), count=g.count, examples=g.examples)
                     for key, g in sorted(table.items(), key=lambda kv: (-kv[1].count, kv[0]))]
         return {"requests": self.total, "changed": self.changed,
-                "unreadable": [{"line": n, "error": m} for n, m in self.unreadable],
+                "unreadable": [dict(where, error=m) for where, m in self.unreadable],
                 "fields": groups(self.fields, ("field", "before", "after"), orjson.loads),
                 "rules": groups(self.rules, ("ruleset", "before", "after"), lambda rule: rule)}
 
 
 def read_requests(path_or_stream):
-    """(line number, body) for each non-blank JSON line; a line that is not JSON gives (line, error message)."""
+    """(where, body, None) for each non-blank JSON line; one that is not a request gives (where, None, why)."""
     stream = open(path_or_stream, "rb") if isinstance(path_or_stream, (str, Path)) else path_or_stream
     with stream:
         for number, line in enumerate(stream, 1):
             if not line.strip():
                 continue
+            where = {"line": number}
             try:
                 body = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
-                yield number, None, f"not JSON: {exc}"
+                yield where, None, f"not JSON: {exc}"
                 continue
             if isinstance(body, dict) and "request" in body and "decision" in body:
                 body = body["request"]  # a decision log record (supportpolicy log export)
             if not isinstance(body, dict):
-                yield number, None, f"not a request: a JSON {type(body).__name__}, not an object"
+                yield where, None, f"not a request: a JSON {type(body).__name__}, not an object"
                 continue
-            yield number, body, None
+            yield where, body, None
+
+
+def suite_requests(suites):
+    """(where, body, None) for each case of the suites: the requests written to pin the contract down."""
+    for suite in suites:
+        for case in suite.cases:
+            yield {"case": case.id, "file": case.file, "line": case.line}, case.request, None
 
 
 def _outcome(policy_set, body):
@@ -83,9 +94,9 @@ def _text(value) -> str:
 
 def compare(base, current, requests, examples: int = 3, progress=None) -> Impact:
     impact = Impact()
-    for number, body, problem in requests:
+    for where, body, problem in requests:
         if problem:
-            impact.unreadable.append((number, problem))
+            impact.unreadable.append((where, problem))
             continue
         impact.total += 1
         (before, rules_before), (after, rules_after) = _outcome(base, body), _outcome(current, body)
@@ -93,11 +104,11 @@ def compare(base, current, requests, examples: int = 3, progress=None) -> Impact
         for name in sorted(set(before) | set(after)):
             if before.get(name) != after.get(name):
                 changed = True
-                _add(impact.fields, (name, _text(before.get(name)), _text(after.get(name))), number, body, examples)
+                _add(impact.fields, (name, _text(before.get(name)), _text(after.get(name))), where, body, examples)
         for ruleset in sorted(set(rules_before) | set(rules_after)):
             if rules_before.get(ruleset) != rules_after.get(ruleset):
                 changed = True
-                _add(impact.rules, (ruleset, rules_before.get(ruleset), rules_after.get(ruleset)), number, body,
+                _add(impact.rules, (ruleset, rules_before.get(ruleset), rules_after.get(ruleset)), where, body,
                      examples)
         impact.changed += changed
         if progress:
@@ -105,11 +116,11 @@ def compare(base, current, requests, examples: int = 3, progress=None) -> Impact
     return impact
 
 
-def _add(table: dict, key: tuple, number: int, body, examples: int) -> None:
+def _add(table: dict, key: tuple, where: dict, body, examples: int) -> None:
     group = table.setdefault(key, Group())
     group.count += 1
     if len(group.examples) < examples:
-        group.examples.append({"line": number, "request": body})
+        group.examples.append(dict(where, request=body))
 
 
 class GitError(EngineError):

@@ -183,16 +183,23 @@ def explain_text(explanation) -> str:
 
 # ---- impact -------------------------------------------------------------------
 
+def _place(where: dict) -> str:
+    """Where a replayed request came from: a line of the requests file, or a policy test case."""
+    if "case" in where:
+        return f"{where['file']}:{where['line']} ({where['case']})"
+    return f"line {where['line']}"
+
+
 def impact_text(impact, examples: int = 3) -> str:
     lines = [f"{impact.changed} of {_count(impact.total, 'request')} would be decided differently"]
-    for line, message in impact.unreadable:
-        lines.append(f"  line {line}: skipped, {message}")
+    for where, message in impact.unreadable:
+        lines.append(f"  {_place(where)}: skipped, {message}")
     if impact.fields:
         lines.append("")
         lines.append("By field:")
         for (name, before, after), group in sorted(impact.fields.items(), key=lambda kv: (-kv[1].count, kv[0])):
             lines.append(f"  {name}: {before} -> {after}  ({_count(group.count, 'request')})")
-            lines.extend(f"      e.g. line {e['line']}: {json.dumps(e['request'])}" for e in group.examples[:examples])
+            lines.extend(f"      e.g. {_place(e)}: {json.dumps(e['request'])}" for e in group.examples[:examples])
     if impact.rules:
         lines.append("")
         lines.append("By deciding rule:")

@@ -879,6 +879,52 @@ def test_impact_skips_json_that_is_not_a_request_object(impact_folders):
         re.search(r"^ +line 3: ", result.stdout_text, re.M), output(result)
 
 
+def suite_cases_billable_under(folder: Path) -> tuple[int, int]:
+    """(how many policy test cases ``folder`` holds, how many of them the shipped policy bills)."""
+    from engine import EngineError, load_policy_set
+    from engine.suites import load_suites
+    suites, errored = load_suites([folder / "policies"], tests=True)
+    assert not errored
+    shipped = load_policy_set(REPO / "policies", REPO / "rules")
+    cases = [case for suite in suites for case in suite.cases]
+    billed = 0
+    for case in cases:
+        try:
+            billed += shipped.decide(case.request).as_json()["billable"]
+        except EngineError:  # a case that expects a refusal
+            pass
+    return len(cases), billed
+
+
+def test_impact_without_requests_replays_the_policy_test_cases(impact_folders):
+    # A contract manager without a decision log still sees what a change changes: the suites' own requests.
+    cases, billed = suite_cases_billable_under(impact_folders / "current")
+    assert cases > 100 and billed > 0
+    result = run("impact", "--base", "base", "--policies", "current/policies", "--rules", "current/rules",
+                 cwd=impact_folders)
+    assert result.returncode == 0, output(result)
+    assert f"replaying the {cases} requests of the policy test suites in current/policies" in result.stderr_text
+    assert result.stdout_text.startswith(f"{billed} of {cases} requests would be decided differently"), output(result)
+    assert re.search(r"^ +e\.g\. current/policies/tests/[a-z-]+\.yaml:\d+ \([a-z-]+/.+\): \{", result.stdout_text, re.M), \
+        output(result)
+    document = json.loads(run("impact", "--base", "base", "--policies", "current/policies", "--rules",
+                              "current/rules", "--format", "json", cwd=impact_folders).stdout_text)
+    (field,) = document["fields"]
+    assert field["field"] == "hourly_rate" and field["count"] == billed
+    example = field["examples"][0]
+    assert set(example) == {"case", "file", "line", "request"}
+    case_line = (impact_folders / example["file"]).read_text(encoding="utf-8").splitlines()[example["line"] - 1]
+    assert example["case"].split("/", 1)[1] in case_line, (example, case_line)
+
+
+def test_impact_without_requests_or_suites_is_a_usage_error(impact_folders):
+    shutil.rmtree(impact_folders / "current" / "policies" / "tests")
+    result = run("impact", "--base", "base", "--policies", "current/policies", "--rules", "current/rules",
+                 cwd=impact_folders)
+    assert result.returncode == 2, output(result)
+    assert "--requests" in result.stderr_text and "no policy test case" in result.stderr_text
+
+
 def test_impact_base_folder_without_rules_is_a_usage_error(impact_folders):
     shutil.rmtree(impact_folders / "base" / "rules")
     result = impact(impact_folders)

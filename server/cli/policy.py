@@ -14,7 +14,7 @@ from engine import EngineError
 from engine.assemble import check_policy_set
 from engine.explain import as_json as explanation_json
 from engine.explain import explain as explain_request
-from engine.impact import checkout_ref, compare, read_requests
+from engine.impact import checkout_ref, compare, read_requests, suite_requests
 from engine.suites import below, load_suites, run
 from server import reports
 from server.cli.common import (EXIT_FAILED, label_for, load_or_exit, note_local_folders_unused, Percent,
@@ -120,8 +120,9 @@ def explain(request_file, output, policies, rules):
 @click.option("--base", required=True, metavar="DIR_OR_GIT_REF",
               help="The policy to compare with: a folder holding policies/ and rules/, or a git ref "
                    "(e.g. main, HEAD~1) of the repository the current folders are in.")
-@click.option("--requests", "requests_file", required=True, type=click.File("rb"), metavar="FILE.jsonl",
-              help="Requests, one JSON object per line (or decision log records); - for standard input.")
+@click.option("--requests", "requests_file", type=click.File("rb"), metavar="FILE.jsonl",
+              help="Requests, one JSON object per line (or decision log records); - for standard input "
+                   "[default: the requests of the policy test suites in the current --policies folder].")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--examples", default=3, show_default=True, type=click.IntRange(0, 100),
               help="Example requests shown for each kind of change.")
@@ -145,13 +146,33 @@ def impact(base, requests_file, output, examples, fail_on_change, policies, rule
                 raise click.BadParameter(f"{base} is neither a folder nor a usable git ref: {error.detail}",
                                          param_hint="--base") from None
         base_set = load_or_exit(None, None, tuple(base_roots), label=_base_label(base, Path(scratch)), what="base")
-        with _Progress(_lines(requests_file)) as progress:
-            result = compare(base_set, current, read_requests(requests_file), examples, progress)
+        if requests_file is None:
+            requests, total = _suite_requests(roots[0], label_for(policies, rules),
+                                              str(policies) if policies else "the shipped policy")
+        else:
+            requests, total = read_requests(requests_file), _lines(requests_file)
+        with _Progress(total) as progress:
+            result = compare(base_set, current, requests, examples, progress)
     if output == "json":
         click.echo(json.dumps(result.as_json(), indent=2))
     else:
         click.echo(reports.impact_text(result, examples), nl=False)
     sys.exit(EXIT_FAILED if fail_on_change and result.changed else 0)
+
+
+def _suite_requests(policies: Path, label, shown: str) -> tuple:
+    """The requests of the test suites under ``policies``, and how many; a usage error when there are none."""
+    suites, errored = load_suites([policies], label, tests=True)
+    for suite in errored:
+        for error in suite.errors:
+            click.echo(f"supportpolicy: skipping a suite that cannot be loaded: {error}", err=True)
+    cases = sum(len(suite.cases) for suite in suites)
+    if not cases:
+        raise click.UsageError(f"no --requests given, and {shown} holds no policy test case to replay; "
+                               "give --requests FILE.jsonl (e.g. from `supportpolicy log export`)")
+    click.echo(f"supportpolicy: replaying the {cases} requests of the policy test suites in {shown} "
+               "(give --requests for real traffic)", err=True)
+    return suite_requests(suites), cases
 
 
 def _lines(stream) -> int | None:
