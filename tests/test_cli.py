@@ -230,8 +230,8 @@ def test_validate_and_test_say_when_a_local_policy_folder_is_not_what_they_check
     # In a policy repository, `supportpolicy validate` without its folders checks the shipped policy;
     # saying only "valid" would let a contract manager take that for their own files.
     shutil.copytree(CASES / "invalid-time-format", tmp_path, dirs_exist_ok=True)
-    for command in ("validate", "test"):
-        result = run(command, cwd=tmp_path)
+    for name in ("validate", "test"):
+        result = run(name, cwd=tmp_path)
         assert "not ./policies and ./rules" in result.stderr_text, result.stderr_text
         assert "--policies policies --rules rules" in result.stderr_text
     result = run("validate", "--policies", "policies", "--rules", "rules", cwd=tmp_path)
