@@ -18,8 +18,10 @@ import socket
 import sys
 import tempfile
 
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 
+from server import problems
 from server.app import create_app
 from server.metrics import use_multiprocess, worker_exited
 from server.watch import PolicyWatcher
@@ -55,6 +57,20 @@ def _log_requests() -> None:
     logging.logThreads = logging.logMultiprocessing = False
 
 
+def _answer_unparsable_requests_with_problems() -> None:
+    """Requests gunicorn cannot parse get a problem document, not gunicorn's HTML page.
+
+    A request line over 4094 bytes (414), headers over gunicorn's limits (431)
+    or malformed HTTP (400) are answered by the worker before any app runs,
+    through ``gunicorn.util.write_error``; gunicorn has no setting for that
+    page, so its writer is replaced, in this process and the workers it forks.
+    """
+    def write_problem(sock, status_int, reason, mesg):
+        gunicorn_util.write_nonblock(sock, problems.raw_response(status_int, reason, mesg))
+
+    gunicorn_util.write_error = write_problem
+
+
 def _signal_master() -> None:
     os.kill(os.getppid(), signal.SIGHUP)
 
@@ -88,6 +104,7 @@ def _refuse_new_connections_on_term(arbiter) -> None:
 def serve(live, bind: str, workers: int, decision_log=None, watch: bool = True, echo=print, tokens=None) -> None:
     use_multiprocess(tempfile.mkdtemp(prefix="supportpolicy-metrics-"))
     _log_requests()
+    _answer_unparsable_requests_with_problems()
     app = create_app({"LIVE": live, "DECISION_LOG": decision_log, "RELOAD_NOTIFY": _signal_master,
                       "TOKENS": tokens})
     metrics = app.extensions.get("metrics")  # benchmarks/bare_app.py serves an app without any

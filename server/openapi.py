@@ -98,7 +98,10 @@ def openapi_document(scope_of: dict | None = None) -> dict:
         "openapi": "3.1.0",
         "info": {"title": "supportpolicy", "version": "1",
                  "description": "Support contracts as versioned policy: decisions for ticketing systems. "
-                                "The policy explorer at / is a page for people, not part of this API."},
+                                "The policy explorer at / is a page for people, not part of this API. "
+                                "A request the HTTP server cannot parse, on any path (a request line over 4094 "
+                                "bytes: 414; headers over its limits: 431; malformed HTTP: 400), is answered "
+                                "before any operation with a problem document of type /problems/http-error."},
         "paths": {},
         "components": {"schemas": _components()},
     }

@@ -33,7 +33,8 @@ PROBLEM_TYPES = {
     "invalid-policy-set": "The policy files could not be loaded; `errors` lists every problem with file:line. "
                           "The server keeps deciding with the last valid set.",
     "internal-error": "The server failed; the error has been logged.",
-    # The type of any other HTTP error (e.g. 416 for a Range past the end of an explorer file): it links here too.
+    # The type of any other HTTP error (e.g. 416 for a Range past the end of an explorer file, or a request
+    # line too long for the HTTP server: 414): it links here too.
     "http-error": "The request could not be served as sent; `title` and `status` name the HTTP error.",
 }
 _HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large",
@@ -49,6 +50,22 @@ def problem(status: int, slug: str, title: str, detail: str, errors=None, header
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def raw_response(status: int, reason: str, detail: str) -> bytes:
+    """A whole HTTP/1.1 response holding a problem document, for errors answered before Flask runs.
+
+    gunicorn answers requests it cannot parse (a request line or headers over
+    its limits, malformed HTTP) itself; server/gunicorn.py sends this instead
+    of its HTML page, so every error a client sees is a problem document.
+    ``detail`` may quote the client's own bytes: it is cut short and JSON-encoded.
+    """
+    slug = "internal-error" if status == 500 else "http-error"
+    detail = detail[:200] or "the server failed to handle this request; the error has been logged"
+    body = json.dumps({"type": f"/problems/{slug}", "title": reason, "status": status, "detail": detail}).encode()
+    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/problem+json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")
+    return head.encode("latin-1") + body
 
 
 def policy_problem(attempt) -> Response:
