@@ -41,11 +41,19 @@ _HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-la
                415: "unsupported-media-type", 400: "malformed-json"}
 
 
-def problem(status: int, slug: str, title: str, detail: str, errors=None, headers=None) -> Response:
+INTERNAL_DETAIL = "the server failed to handle this request; the error has been logged"
+
+
+def _document(status: int, slug: str, title: str, detail: str, errors=None) -> dict:
     body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
     if errors:
         body["errors"] = [e if isinstance(e, dict) else e.as_dict() for e in errors]
-    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    return body
+
+
+def problem(status: int, slug: str, title: str, detail: str, errors=None, headers=None) -> Response:
+    response = Response(json.dumps(_document(status, slug, title, detail, errors)), status=status,
+                        mimetype="application/problem+json")
     response.problem_type = slug  # for the metrics and the request log
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -61,8 +69,7 @@ def raw_response(status: int, reason: str, detail: str) -> bytes:
     ``detail`` may quote the client's own bytes: it is cut short and JSON-encoded.
     """
     slug = "internal-error" if status == 500 else "http-error"
-    detail = detail[:200] or "the server failed to handle this request; the error has been logged"
-    body = json.dumps({"type": f"/problems/{slug}", "title": reason, "status": status, "detail": detail}).encode()
+    body = json.dumps(_document(status, slug, reason, detail[:200] or INTERNAL_DETAIL)).encode()
     head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/problem+json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n")
     return head.encode("latin-1") + body
@@ -99,5 +106,4 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         log.exception("unexpected error on %s %s", request.method, request.path)
-        return problem(500, "internal-error", "Internal Server Error",
-                       "the server failed to handle this request; the error has been logged")
+        return problem(500, "internal-error", "Internal Server Error", INTERNAL_DETAIL)
