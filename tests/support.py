@@ -5,12 +5,17 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -90,3 +95,77 @@ def error_lines(text: str) -> list[dict]:
         entry["line"], entry["column"] = int(entry["line"]), int(entry["column"])
         entries.append(entry)
     return entries
+
+
+class Server:
+    """``supportpolicy serve`` in its own process group; always stopped (SIGKILL to the group at worst)."""
+
+    def __init__(self, args: list, folder: Path, name: str = "server"):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.folder = folder
+        self.stderr_path = folder / f"{name}.stderr"
+        argv, env = command()
+        env["HOME"] = str(folder)
+        self._out = open(folder / f"{name}.stdout", "wb")
+        self._err = open(self.stderr_path, "wb")
+        self.process = subprocess.Popen(argv + ["serve", "--host", "127.0.0.1", "--port", str(self.port)]
+                                        + [str(a) for a in args], cwd=folder, env=env, stdout=self._out,
+                                        stderr=self._err, start_new_session=True)
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait_ready(self, within: float = 30) -> None:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"serve exited with {self.process.returncode}:\n{self.stderr()}"
+            try:
+                status, _ = http("GET", f"{self.base}/healthz", timeout=1)
+                if status == 200:
+                    return
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            time.sleep(0.1)
+        pytest.fail(f"serve did not answer GET /healthz within {within} s:\n{self.stderr()}")
+
+    def kill(self) -> None:
+        """SIGKILL the master and its workers (the whole process group) and wait for all of them."""
+        import psutil
+
+        members = []
+        if self.process.poll() is None:  # never look up the id of a process already reaped
+            try:
+                master = psutil.Process(self.process.pid)
+                members = [master] + master.children(recursive=True)
+            except psutil.NoSuchProcess:
+                pass
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=10)
+        _, alive = psutil.wait_procs(members, timeout=10)
+        assert not alive, f"still running after SIGKILL: {alive}"
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL to the group if it does not exit within 20 s."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill()
+        self._out.close()
+        self._err.close()
+
+
+@contextmanager
+def serving(args: list, folder: Path, name: str = "server"):
+    server = Server(args, folder, name)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()

@@ -7,39 +7,19 @@ too, like every other error a client of the API sees.
 from __future__ import annotations
 
 import json
-import signal
 import socket
-import subprocess
-import time
 
 import pytest
 from jsonschema import Draft202012Validator
 
 from engine.schemas import schema
-from support import command, free_port
+from support import serving
 
 
 @pytest.fixture(scope="module")
 def port(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("served")
-    argv, env = command()
-    env["HOME"] = str(folder)
-    port = free_port()
-    server = subprocess.Popen(argv + ["serve", "--port", str(port), "--workers", "1", "--no-decision-log",
-                                      "--no-watch"], cwd=folder, env=env, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while exchange(port, b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")[0] != 200:
-            assert time.monotonic() < deadline and server.poll() is None, "the server did not start"
-            time.sleep(0.2)
-        yield port
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    with serving(["--workers", "1", "--no-decision-log", "--no-watch"], tmp_path_factory.mktemp("served")) as server:
+        yield server.port
 
 
 def exchange(port: int, raw: bytes) -> tuple[int, dict, bytes]:

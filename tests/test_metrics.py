@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
-import subprocess
-import time
 import urllib.request
 
 import pytest
 
 from server import create_app
-from support import DESIGNATED, command, free_port, make_request
+from support import DESIGNATED, make_request, serving
 
 SATURDAY_NIGHT = "2026-11-28T23:00:00-06:00"
 
@@ -75,31 +72,11 @@ def _post(port: int, body: dict) -> int:
 
 
 def test_metrics_add_up_every_gunicorn_worker(tmp_path):
-    argv, env = command()
-    env["HOME"] = str(tmp_path)
-    port = free_port()
-    server = subprocess.Popen(argv + ["serve", "--port", str(port), "--workers", "2", "--no-decision-log",
-                                      "--no-watch"], cwd=tmp_path, env=env, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                _get(port, "/healthz")
-                break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, "the server did not start"
-                time.sleep(0.2)
+    with serving(["--workers", "2", "--no-decision-log", "--no-watch"], tmp_path) as server:
         for _ in range(40):  # one connection each, so both workers answer some
-            assert _post(port, make_request(SATURDAY_NIGHT, "email", email=DESIGNATED)) == 200
+            assert _post(server.port, make_request(SATURDAY_NIGHT, "email", email=DESIGNATED)) == 200
         for _ in range(4):  # whichever worker answers /metrics, it counts every worker's decisions
-            assert sample(_get(port, "/metrics"), "supportpolicy_decisions_total", route_team="emergency_on_call",
-                          billable="true", emergency="false") == 40
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-    lines = [json.loads(line) for line in server.stderr.read().decode().splitlines() if line.startswith("{")]
+            assert sample(_get(server.port, "/metrics"), "supportpolicy_decisions_total",
+                          route_team="emergency_on_call", billable="true", emergency="false") == 40
+    lines = [json.loads(line) for line in server.stderr().splitlines() if line.startswith("{")]
     assert sum(line["path"] == "/v1/decisions" and line["status"] == 200 for line in lines) == 40
