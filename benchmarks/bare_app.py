@@ -7,9 +7,9 @@ small JSON document. Everything else the real app does per request is what
 the benchmark's ratio decision/bare measures.
 
 ``--app fixed``: the real supportpolicy app, built and served exactly as
-``supportpolicy serve`` builds it (hooks, metrics, request log, body limits,
-the decision document encoded with orjson), whose policy set answers every
-request with one decision made at start. It decides nothing per request: no
+``supportpolicy serve`` builds it (hooks, metrics, request log, the body size
+limit, the decision document encoded with orjson), whose policy set answers
+every request with one decision made at start. It decides nothing per request: no
 schema check, no facts, no rules, no deadline. Its ratio to the bare endpoint
 is the most any decision could reach on this server; what it has over the
 real server is what deciding costs inside a request.
