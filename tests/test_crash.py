@@ -19,8 +19,8 @@ import urllib.error
 from http.client import HTTPException
 from pathlib import Path
 
-from support import CATEGORIES, CHANNELS, DESIGNATED, OTHER, http, make_request
-from test_decisionlog import Server, admin_connection, postgres_schema
+from support import CATEGORIES, CHANNELS, DESIGNATED, OTHER, Server, http, make_request
+from test_decisionlog import admin_connection, postgres_schema
 
 CLIENTS = 4
 SEND_FOR = 2.0          # seconds of traffic before the kill

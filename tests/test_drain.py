@@ -32,8 +32,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from support import DESIGNATED, make_request, run_cli
-from test_decisionlog import Server
+from support import DESIGNATED, Server, make_request, run_cli
 
 WORKERS = 2
 GRACEFUL_TIMEOUT = 20  # seconds: the graceful_timeout server/gunicorn.py gives gunicorn
