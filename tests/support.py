@@ -85,16 +85,22 @@ def http(method: str, url: str, body: dict | None = None, timeout: float = 5) ->
 ERROR_LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): (?P<code>[a-z_]+): (?P<message>.+)$")
 
 
-def error_lines(text: str) -> list[dict]:
-    """Each line of ``text`` as a `path:line:column: code: message` error; fails on any other line."""
+def placed_lines(text: str, pattern: re.Pattern, form: str) -> list[dict]:
+    """Each line of ``text`` matched by ``pattern`` (named groups, ``line`` and ``column`` as numbers);
+    fails on any line that is not in ``form``."""
     entries = []
     for line in text.splitlines():
-        match = ERROR_LINE.match(line)
-        assert match, f"not a `path:line:column: code: message` line: {line!r}"
+        match = pattern.match(line)
+        assert match, f"not a {form} line: {line!r}"
         entry = match.groupdict()
         entry["line"], entry["column"] = int(entry["line"]), int(entry["column"])
         entries.append(entry)
     return entries
+
+
+def error_lines(text: str) -> list[dict]:
+    """Each line of ``text`` as a `path:line:column: code: message` error; fails on any other line."""
+    return placed_lines(text, ERROR_LINE, "`path:line:column: code: message`")
 
 
 class Server:

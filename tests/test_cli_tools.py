@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from support import DESIGNATED, ERROR_LINE, FIXTURES, OTHER, REPO, error_lines, run_cli
+from support import DESIGNATED, ERROR_LINE, FIXTURES, OTHER, REPO, error_lines, placed_lines, run_cli
 
 CASES = FIXTURES / "policies"
 GOOD = CASES / "good"
@@ -208,14 +208,7 @@ def test_a_policy_set_without_default_is_refused_by_decide(tmp_path):
 
 
 def github_lines(text: str) -> list[dict]:
-    entries = []
-    for line in text.splitlines():
-        match = GITHUB.match(line)
-        assert match, f"not a GitHub workflow command: {line!r}"
-        entry = match.groupdict()
-        entry["line"], entry["column"] = int(entry["line"]), int(entry["column"])
-        entries.append(entry)
-    return entries
+    return placed_lines(text, GITHUB, "GitHub workflow command")
 
 
 @pytest.mark.parametrize("case", sorted(WARNINGS) + sorted(NEW_ERRORS))
