@@ -131,12 +131,14 @@ class PolicySet:
 
     def time_zone(self, customer_id: str):
         """The zone of the customer's support schedule (every version of a plan keeps one)."""
-        versions = self.customers[customer_id]
-        return self.plans[versions[0].plan_id][0].terms.schedule.zone
+        return self._schedule(self.customers[customer_id][0].plan_id).zone
 
     def _local_day(self, plan_id: str, instant: datetime) -> date:
-        # All versions of a plan keep one time zone (checked at load), so any version tells it.
-        return self.plans[plan_id][0].terms.schedule.local(instant).date()
+        return self._schedule(plan_id).local(instant).date()
+
+    def _schedule(self, plan_id: str):
+        # All versions of a plan keep one time zone (checked at load), so any version's schedule tells it.
+        return self.plans[plan_id][0].terms.schedule
 
     @staticmethod
     def _not_in_effect(what: str, first: date) -> NoPolicyInEffect:
