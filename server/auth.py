@@ -78,8 +78,9 @@ def add_token(path: Path, name: str, scopes) -> str:
     """Add a token to the file (created with mode 0600 if missing); returns its secret, to be shown once."""
     tokens = []
     if path.exists():
-        tokens = json.loads(path.read_text(encoding="utf-8"))["tokens"]
-        parse_tokens(path.read_text(encoding="utf-8"), str(path))
+        text = path.read_text(encoding="utf-8")
+        parse_tokens(text, str(path))  # a file that is not a token file is named so, and left as it is
+        tokens = json.loads(text)["tokens"]
     if any(t["name"] == name for t in tokens):
         raise TokenFileError(f"{path} already has a token named {name!r}; choose another name")
     secret = PREFIX + secrets.token_urlsafe(32)

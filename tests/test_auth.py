@@ -7,7 +7,7 @@ import stat
 import pytest
 
 from server import create_app
-from server.auth import add_token, authenticate, load_tokens, parse_tokens
+from server.auth import TokenFileError, add_token, authenticate, load_tokens, parse_tokens
 from support import make_request, run_cli
 
 BODY = make_request("2026-11-27T10:00:00-06:00")
@@ -80,6 +80,14 @@ def test_the_token_file_stores_only_hashes_readable_by_its_owner(tmp_path):
     assert authenticate((token,), secret) == token and authenticate((token,), secret + "x") is None
     with pytest.raises(ValueError):
         add_token(path, "ticketing", ["read"])
+
+
+def test_adding_a_token_to_a_file_that_is_not_a_token_file_names_it_and_leaves_it(tmp_path):
+    path = tmp_path / "tokens.json"
+    path.write_text("not json\n")
+    with pytest.raises(TokenFileError, match="is not a token file"):
+        add_token(path, "ticketing", ["decide"])
+    assert path.read_text() == "not json\n"
 
 
 def test_tokens_may_come_from_the_environment(tmp_path):
