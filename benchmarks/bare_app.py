@@ -2,7 +2,7 @@
 
 ``--app bare`` (the default): Flask doing nothing useful. ``POST /v1/decisions``
 reads the body, parses it as JSON the way the real endpoint does
-(``request.get_data`` + ``engine.request.decode_json``) and returns a fixed
+(``request.get_data`` + ``supportpolicy.engine.decide.request.decode_json``) and returns a fixed
 small JSON document. Everything else the real app does per request is what
 the benchmark's ratio decision/bare measures.
 
@@ -15,7 +15,7 @@ is the most any decision could reach on this server; what it has over the
 real server is what deciding costs inside a request.
 
 Both run with exactly the gunicorn settings of ``supportpolicy serve``:
-``server.gunicorn.serve`` is called for each, so the worker class, preload,
+``supportpolicy.server.gunicorn.serve`` is called for each, so the worker class, preload,
 timeouts and any later change to them are the same for all the servers.
 
     python benchmarks/bare_app.py --bind 127.0.0.1:8081 --workers 2 [--app bare|fixed]
@@ -27,7 +27,7 @@ import json
 
 from flask import Flask, Response, request
 
-from engine.request import decode_json
+from supportpolicy.engine.decide.request import decode_json
 
 FIXED = json.dumps({"status": "ok", "decided": False}).encode()
 # The request the fixed policy set decided once, at start: a Saturday-night
@@ -66,12 +66,12 @@ class FixedDecision:
 
 
 def serve(bind: str, workers: int, app: str = "bare") -> None:
-    import server.gunicorn as served
+    import supportpolicy.server.gunicorn as served
 
     if app == "fixed":
-        from engine.assemble import default_roots
-        from engine.live import LivePolicy
-        from engine import load_policy_set
+        from supportpolicy.engine import load_policy_set
+        from supportpolicy.engine.resources import default_roots
+        from supportpolicy.server.live import LivePolicy
 
         roots = default_roots()
         served.serve(LivePolicy(roots, policy_set=FixedDecision(load_policy_set(*roots))), bind, workers,

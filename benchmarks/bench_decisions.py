@@ -45,9 +45,8 @@ from common import log
 from loadloop import Load, Run, summary
 
 common.make_engine_importable()
-import engine  # noqa: E402
-import server  # noqa: E402
-from engine import load_policy_set  # noqa: E402
+import supportpolicy.engine as engine  # noqa: E402
+from supportpolicy.engine import load_policy_set  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -100,7 +99,7 @@ def request_mix() -> list[dict]:
 
 
 def table_row(decision: dict) -> int:
-    """Which row of decision-api.md's table decided."""
+    """Which row of docs/decision-api.md's table decided."""
     if decision["emergency_support"]:
         return 1
     if decision["in_business_hours"]:
@@ -159,8 +158,6 @@ class Server:
     def start(self, timeout: float = 60.0) -> None:
         env = dict(os.environ)
         # The code the benchmark itself imported: an install, or this checkout.
-        code_root = str(Path(server.__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (code_root, env.get("PYTHONPATH")) if p)
         env["PYTHONUNBUFFERED"] = "1"
         with open(self.log_path, "wb") as out:
             self.process = subprocess.Popen(
@@ -387,7 +384,7 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory(prefix="supportpolicy-bench-") as workdir:
             with common.Serving("bench_decisions", stop, lambda: _stop_all(servers)) as serving:
                 port = free_port()
-                decision = Server("decision", [sys.executable, "-c", "from server.cli import main; main()",
+                decision = Server("decision", [sys.executable, "-m", "supportpolicy.server.cli",
                                                "serve", "--host", HOST, "--port", str(port),
                                                "--workers", str(workers),
                                                # The bare endpoint keeps no log: compare the decision

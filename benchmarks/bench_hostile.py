@@ -48,10 +48,10 @@ import common
 from common import log
 
 common.make_engine_importable()
-import engine  # noqa: E402
-from engine.assemble import check_policy_set  # noqa: E402
-from engine.resources import shipped  # noqa: E402
-from engine.yamlsource import MAX_BYTES, parse  # noqa: E402
+import supportpolicy.engine as engine  # noqa: E402
+from supportpolicy.engine.decide.build import check_policy_set  # noqa: E402
+from supportpolicy.engine.load.yamlsource import MAX_BYTES, parse  # noqa: E402
+from supportpolicy.engine.resources import shipped  # noqa: E402
 
 TARGET_S = 1.0
 MAX_RUNS = 20

@@ -54,9 +54,10 @@ from common import log
 from loadloop import Load, Run, combine, summary
 
 common.make_engine_importable()
-from bench_decisions import (MAX_CONCURRENCY, MAX_DURATION, Server, _stop_all, request_mix,  # noqa: E402
-                             verify_answers)
-from engine.assemble import check_policy_set, default_roots  # noqa: E402
+from bench_decisions import MAX_CONCURRENCY, MAX_DURATION, Server, _stop_all, request_mix, verify_answers  # noqa: E402
+
+from supportpolicy.engine.decide.build import check_policy_set  # noqa: E402
+from supportpolicy.engine.resources import default_roots  # noqa: E402
 
 try:
     import psutil
@@ -80,7 +81,7 @@ def figures(run: Run) -> dict:
 # -- helpers ----------------------------------------------------------------------------------------
 
 def cli_server(name: str, port: int, workers: int, workdir: Path, *options: str) -> Server:
-    argv = [sys.executable, "-c", "from server.cli import main; main()", "serve", "--host", HOST,
+    argv = [sys.executable, "-m", "supportpolicy.server.cli", "serve", "--host", HOST,
             "--port", str(port), "--workers", str(workers), *options]
     return Server(name, argv, port, workers, workdir)
 
@@ -384,7 +385,8 @@ def main(argv=None) -> int:
         except Exception as error:  # psycopg's errors: say so before any server starts
             parser.error(f"--postgres: cannot use the database: {str(error).strip()}")
     import gunicorn
-    from engine import load_policy_set
+
+    from supportpolicy.engine import load_policy_set
     policy_set = load_policy_set()
     mix = request_mix()
     bodies = [json.dumps(body).encode() for body in mix]

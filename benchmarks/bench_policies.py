@@ -28,13 +28,13 @@ that customer's terms (rate, holidays, emergency target):
 
 Then it times, median of --runs runs (default 3):
     CLI        `supportpolicy validate POLICIES RULES` and `supportpolicy test --policies
-               POLICIES --rules RULES`, each a fresh `python -c "from server.cli import
-               main; main()"` process (exit codes must be 0), and `--help` for the
+               POLICIES --rules RULES`, each a fresh `python -m
+               supportpolicy.server.cli` process (exit codes must be 0), and `--help` for the
                start-up cost every command pays;
-    in-process check_policy_set(roots, suites=True) (what validate does), and
+    in-process tools.check.check(roots) (what validate does), and
                check_policy_set(roots), load_suites and run (what test does).
 The target: `validate` under 5 s. --profile runs cProfile over one warm
-in-process check_policy_set(suites=True) and prints its cost stage by stage
+in-process tools.check.check and prints its cost stage by stage
 (parse, schemas, terms, suites) and the functions that cost most.
 
 Nothing listens on the network; the only processes started are the CLI runs,
@@ -61,10 +61,11 @@ import common
 from common import log
 
 common.make_engine_importable()
-import engine  # noqa: E402
-import server  # noqa: E402
-from engine.assemble import check_policy_set, default_roots  # noqa: E402
-from engine.suites import load_suites, run  # noqa: E402
+import supportpolicy.engine as engine  # noqa: E402
+from supportpolicy.engine.decide.build import check_policy_set  # noqa: E402
+from supportpolicy.engine.resources import default_roots  # noqa: E402
+from supportpolicy.engine.tools.check import check  # noqa: E402
+from supportpolicy.engine.tools.suites import load_suites, run  # noqa: E402
 
 TARGET_VALIDATE_S = 5.0
 MAX_CUSTOMERS = 20_000
@@ -271,12 +272,10 @@ def _summary(samples: list[float]) -> dict:
 
 def cli(args: list, cwd: Path) -> tuple[float, subprocess.CompletedProcess]:
     env = dict(os.environ)
-    code_root = str(Path(server.__file__).resolve().parent.parent)  # the code this benchmark imported
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (code_root, env.get("PYTHONPATH")) if p)
     env.pop("SUPPORTPOLICY_POLICIES", None)
     env.pop("SUPPORTPOLICY_RULES", None)
     started = time.perf_counter()
-    completed = subprocess.run([sys.executable, "-c", "from server.cli import main; main()", *args],
+    completed = subprocess.run([sys.executable, "-m", "supportpolicy.server.cli", *args],
                                cwd=str(cwd), env=env, stdin=subprocess.DEVNULL, capture_output=True,
                                timeout=CLI_TIMEOUT_S)
     return time.perf_counter() - started, completed
@@ -310,16 +309,16 @@ def _load_suites(policies: Path, label):
 
 
 def time_in_process(repo: dict, runs: int, problems: list) -> dict:
-    """validate: check_policy_set(suites=True); test: check_policy_set, then load_suites and run."""
+    """validate: tools.check.check; test: check_policy_set, then load_suites and run."""
     roots = (Path(repo["policies"]), Path(repo["rules"]))
     label = lambda root, path: os.path.normpath(path)  # noqa: E731 - as the CLI names files given as paths
     samples = {"check_policy_set_suites": [], "check_policy_set": [], "load_suites": [], "run": []}
     clock = time.perf_counter
     for i in range(runs):
-        log(f"in-process: check_policy_set(suites=True); check_policy_set + load_suites + run "
+        log(f"in-process: tools.check.check; check_policy_set + load_suites + run "
             f"(run {i + 1}/{runs}) ...")
         t0 = clock()
-        policy_set, errors = check_policy_set(roots, label, suites=True)
+        policy_set, errors = check(roots, label)
         t1 = clock()
         if policy_set is None or errors:
             problems.append(f"check_policy_set reported {len(errors)} problem(s) on the generated repository:\n    "
@@ -355,12 +354,12 @@ def time_in_process(repo: dict, runs: int, problems: list) -> dict:
 def profile(repo: dict, top: int) -> dict:
     roots = (Path(repo["policies"]), Path(repo["rules"]))
     label = lambda root, path: os.path.normpath(path)  # noqa: E731
-    check_policy_set(roots, label, suites=True)  # warm the caches, as in every in-process run after the first
-    log("profile: cProfile over one check_policy_set(suites=True) ...")
+    check(roots, label)  # warm the caches, as in every in-process run after the first
+    log("profile: cProfile over one tools.check.check ...")
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
-    check_policy_set(roots, label, suites=True)
+    check(roots, label)
     profiler.disable()
     wall = time.perf_counter() - started
     stats = pstats.Stats(profiler)
@@ -390,7 +389,7 @@ def profile(repo: dict, top: int) -> dict:
     return {"wall_s": wall, "stages": stages, "by_cumulative": by_cum, "by_own_time": by_tot}
 
 
-# Where check_policy_set(suites=True) spends its time, stage by stage (cumulative, so stages nest).
+# Where tools.check.check spends its time, stage by stage (cumulative, so stages nest).
 STAGES = {
     "read_documents (find, read, parse, hash)": ("engine/load.py", "read_documents"),
     "  yamlsource.parse": ("engine/yamlsource.py", "parse"),
@@ -458,7 +457,7 @@ def render(report: dict) -> str:
         lines += ["", "  PROBLEMS:"] + [f"  - {problem}" for problem in report["problems"]]
     prof = report.get("profile")
     if prof:
-        lines += ["", f"  profile: one warm check_policy_set(suites=True), {prof['wall_s']:.2f} s under cProfile",
+        lines += ["", f"  profile: one warm tools.check.check, {prof['wall_s']:.2f} s under cProfile",
                   f"  {'cumulative':>10} {'share':>6} {'calls':>9}  stage"]
         for r in prof["stages"]:
             lines.append(f"  {r['cumtime_s']:>9.2f}s {r['percent']:>5.0f}% {r['calls']:>9,}  {r['stage']}")

@@ -21,12 +21,11 @@ def log(message: str) -> None:
 
 
 def make_engine_importable() -> None:
-    """Call before importing ``engine`` or ``server``: the installed package (or the one on
-    PYTHONPATH) when there is one, else this source checkout."""
+    """Call before importing ``supportpolicy``: it must be installed (``pip install -e .`` in a checkout)."""
     try:
-        importlib.import_module("engine")
-    except ImportError:  # a source checkout run without PYTHONPATH
-        sys.path.insert(0, str(CHECKOUT))
+        importlib.import_module("supportpolicy.engine")
+    except ImportError:
+        sys.exit(f"supportpolicy is not installed: run `pip install -e {CHECKOUT}` first (or `tox -e bench`)")
 
 
 def interrupt_on_signals() -> None:

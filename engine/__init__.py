@@ -1,36 +1,45 @@
 """supportpolicy's engine: support contracts as data, decided by rules.
 
-The flow runs one way: policy files are loaded and checked (``yamlsource``,
-``load``, ``validate``, ``analysis``, then ``assemble`` across files), rule
-sets are compiled for durable-rules (``compiler``), and each request becomes
-facts (``request``, ``calendar``, ``facts``) that the rules decide
-(``evaluate``, ``decision``); ``policyset`` ties deciding together. Policy
-tooling sits beside it: ``suites``, ``explain``, ``impact``.
+The flow runs one way, in stage packages that import only downward:
 
-This package is a library: it never imports Flask or click. The HTTP server and
-the command line in ``server/`` are thin adapters over it.
+- ``load``: policy files read with their positions and checked, file by
+  file and then as a whole set (``load.validate``);
+- ``decide``: a request made facts, the rules fired by durable-rules, the
+  decision resolved (``decide.policyset``; ``decide.build`` makes a policy
+  set from folders);
+- ``tools``: what contract managers and CI run over a policy set (suites,
+  explain, impact, the coverage week, terms in force).
+
+Beneath them all: ``errors`` (errors as values with a place), ``vocabulary``
+(facts, named terms and decision fields, each named once), ``model`` (the
+contract as immutable values), ``calendar`` (business time) and ``instants``
+(RFC 3339).
+
+This package is a pure library: it never imports Flask or click, keeps no
+store and starts no thread. The HTTP server, the command line and the
+decision log in ``supportpolicy.server`` are adapters over it.
 """
-from engine.errors import (
-    EngineError,
-    FieldError,
-    InvalidRequest,
-    NoPolicyInEffect,
-    PolicyError,
-    PolicySetInvalid,
-    UnknownCustomer,
-)
-from engine.assemble import check_policy_set, load_policy_set
-from engine.policyset import PolicySet
+from __future__ import annotations
 
-__all__ = [
-    "EngineError",
-    "FieldError",
-    "InvalidRequest",
-    "NoPolicyInEffect",
-    "PolicyError",
-    "PolicySet",
-    "PolicySetInvalid",
-    "UnknownCustomer",
-    "check_policy_set",
-    "load_policy_set",
-]
+# The names most callers need, imported when first asked for: importing any stage must not import the others.
+_EXPORTS = {
+    "EngineError": "supportpolicy.engine.errors",
+    "FieldError": "supportpolicy.engine.errors",
+    "InvalidRequest": "supportpolicy.engine.errors",
+    "NoPolicyInEffect": "supportpolicy.engine.errors",
+    "PolicyError": "supportpolicy.engine.errors",
+    "PolicySetInvalid": "supportpolicy.engine.errors",
+    "UnknownCustomer": "supportpolicy.engine.errors",
+    "PolicySet": "supportpolicy.engine.decide.policyset",
+    "check_policy_set": "supportpolicy.engine.decide.build",
+    "load_policy_set": "supportpolicy.engine.decide.build",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

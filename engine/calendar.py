@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as holiday_calendars
 
-DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+from supportpolicy.engine.vocabulary import DAYS
 
 # A schedule with no opening in this many days is refused rather than searched forever.
 LOOKAHEAD_DAYS = 3 * 366
@@ -134,7 +134,7 @@ class SupportSchedule:
         raise AssertionError("openings() never ends without raising")
 
     def deadline(self, start: datetime, target) -> datetime:
-        """``start`` plus a response target (see model.ResponseTarget)."""
+        """``start`` plus a response target (a model.ResponseTarget)."""
         if target.kind == "immediately":
             return start
         if target.kind == "calendar_hours":

@@ -8,6 +8,7 @@ them in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Iterable
 
 
@@ -99,11 +100,31 @@ class UnknownCustomer(EngineError):
     slug = "unknown-customer"
     title = "No contract for this customer"
 
+    def __init__(self, customer_id: str, field: FieldError | None = None):
+        super().__init__(f"no customer contract has the id {customer_id!r}", [field] if field else ())
+        self.customer_id = customer_id
+
+    def naming(self, pointer: str) -> "UnknownCustomer":
+        """The same error, naming the request field that holds the id."""
+        return UnknownCustomer(self.customer_id, FieldError(pointer, "is not a customer of this policy set"))
+
 
 class NoPolicyInEffect(EngineError):
+    """Nothing of ``what`` was in effect yet at the time asked about; it first takes effect on ``first``."""
+
     status = 422
     slug = "no-policy-in-effect"
     title = "No policy version was in effect at that time"
+
+    def __init__(self, what: str, first: date, field: FieldError | None = None):
+        asked = field.pointer.lstrip("/") if field else "the time asked about"
+        super().__init__(f"{what} takes effect on {first.isoformat()}, after {asked}", [field] if field else ())
+        self.what, self.first = what, first
+
+    def naming(self, name: str, kind: str = "pointer") -> "NoPolicyInEffect":
+        """The same error, naming the field or query parameter that gave the time."""
+        return NoPolicyInEffect(self.what, self.first, FieldError(
+            name, f"is before {self.what} takes effect ({self.first.isoformat()})", kind))
 
 
 class PolicySetInvalid(EngineError):

@@ -5,18 +5,16 @@ facts, rules and decision stages never look into raw YAML.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
 from types import MappingProxyType
 from typing import Mapping, Union
 
-from engine.calendar import SupportSchedule
-
-# The decision fields rules may set, in the order the decision contract lists them.
-DECISION_FIELDS = ("emergency_support", "billable", "hourly_rate", "notice_required",
-                   "respond_by", "route", "escalation")
+from supportpolicy.engine.calendar import SupportSchedule
+from supportpolicy.engine.vocabulary import DECISION_FIELDS
 
 
 @dataclass(frozen=True)
@@ -93,8 +91,8 @@ class Terms:
     schedule: SupportSchedule
     channels: Mapping[str, ResponseTarget]
     categories: Mapping[str, Category]
-    message_target: ResponseTarget
-    emergency_target: ResponseTarget
+    message_response_target: ResponseTarget
+    emergency_response_target: ResponseTarget
     emergency_available_to: str
     after_hours_rate: Money
     notice_required: bool
@@ -110,8 +108,8 @@ class Terms:
                                        for name, c in data["channels"].items()}),
             categories=MappingProxyType({name: Category(c["emergency"], Escalation.from_data(c["escalation"]))
                                          for name, c in data["categories"].items()}),
-            message_target=ResponseTarget.from_data(data["response_targets"]["message"]),
-            emergency_target=ResponseTarget.from_data(data["emergency_support"]["response_target"]),
+            message_response_target=ResponseTarget.from_data(data["response_targets"]["message"]),
+            emergency_response_target=ResponseTarget.from_data(data["emergency_support"]["response_target"]),
             emergency_available_to=data["emergency_support"]["available_to"],
             after_hours_rate=Money.from_data(data["after_hours"]["rate"]),
             notice_required=data["after_hours"]["notice_required"],
@@ -155,8 +153,23 @@ class Customer:
 
 
 @dataclass(frozen=True)
-class Term:
-    """A value taken from the customer's terms when a rule fires, e.g. the after-hours rate."""
+class Contract:
+    """What holds for one customer at one time: its contract version, that version's plan, and its terms."""
+
+    customer: Customer
+    plan: Plan
+    terms: Terms
+
+
+def in_effect(versions, day: date, key=lambda version: version.file.effective_from):
+    """The latest of ``versions`` (sorted by effective date) in effect on ``day``, or None."""
+    index = bisect_right(versions, day, key=key)
+    return versions[index - 1] if index else None
+
+
+@dataclass(frozen=True)
+class TermReference:
+    """An outcome's ``{term: <name>}``: a value taken from the customer's terms when the rule decides."""
 
     name: str
 
@@ -166,7 +179,7 @@ class Deadline:
     """respond_by: a target counted from received_at or from the next opening."""
 
     start: str  # "received_at" or "next_opening"
-    within: Union[ResponseTarget, Term]
+    within: Union[ResponseTarget, TermReference]
 
 
 @dataclass(frozen=True)
@@ -176,7 +189,7 @@ class Condition:
     values: tuple
 
     def holds(self, value) -> bool:
-        """The condition's meaning, as compiled for durable-rules (compiler.py).
+        """The condition's meaning, as compiled for durable-rules (decide/compiler.py).
 
         Explanations and static analysis use it; decisions never do: they are
         made by durable-rules, and the tests check both agree.
@@ -200,7 +213,7 @@ class Rule:
     ruleset: str
     id: str
     conditions: tuple
-    outcome: tuple  # ((field, value), ...), values: bool, None, Money, Route, Escalation, Term, Deadline
+    outcome: tuple  # ((field, value), ...), values: bool, None, Money, Route, Escalation, TermReference, Deadline
     file: str
     line: int
     is_default: bool = False
@@ -212,6 +225,10 @@ class Rule:
     def failing(self, facts: dict) -> Condition | None:
         """The first condition these facts do not meet, or None when the rule matches."""
         return next((c for c in self.conditions if not c.holds(facts[c.fact])), None)
+
+    def as_trace(self) -> dict:
+        """As a decision's trace lists it."""
+        return {"rule": self.name, "file": self.file, "line": self.line}
 
 
 @dataclass(frozen=True)
@@ -230,3 +247,46 @@ class RuleSet:
     def order(self) -> int:
         """Rule sets run, and appear in the trace, in the decision's field order."""
         return min(DECISION_FIELDS.index(f) for f in self.decides)
+
+
+@dataclass(frozen=True)
+class PolicyReference:
+    """The contract version that decided, and a content hash of every file that took part."""
+
+    id: str
+    version: str
+    digest: str
+    files: tuple  # PolicyFile: the customer's, the plan's, then each rule set's
+
+    @cached_property
+    def _json(self) -> dict:
+        return {"id": self.id, "version": self.version, "digest": self.digest,
+                "files": [f.as_json() for f in self.files]}
+
+    def as_json(self) -> dict:
+        """Worked out once: every decision made with the same versions shares it (and must not change it)."""
+        return self._json
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The decision fields the rules set, terms and deadlines resolved for one request."""
+
+    emergency_support: bool
+    billable: bool
+    hourly_rate: Money | None
+    notice_required: bool
+    respond_by: datetime | None  # in the schedule's zone
+    route: Route
+    escalation: Escalation
+
+    def as_json(self) -> dict:
+        return {
+            "emergency_support": self.emergency_support,
+            "billable": self.billable,
+            "hourly_rate": None if self.hourly_rate is None else self.hourly_rate.as_json(),
+            "notice_required": self.notice_required,
+            "respond_by": None if self.respond_by is None else self.respond_by.isoformat(),
+            "route": self.route.as_json(),
+            "escalation": self.escalation.as_json(),
+        }

@@ -1,7 +1,8 @@
 """Where the shipped schemas, rules and default policies are.
 
-An installed wheel carries them inside this package (engine/shipped/...); a
-source checkout has them at the top of the repository.
+An installed wheel carries them inside this package
+(supportpolicy/engine/shipped/...); a source checkout (an editable install)
+has them at the top of the repository.
 """
 from __future__ import annotations
 
@@ -16,3 +17,8 @@ def shipped(name: str) -> Path:
     if installed.is_dir():
         return installed
     return _HERE.parent / name
+
+
+def default_roots() -> tuple[Path, Path]:
+    """The shipped default policy and rules."""
+    return shipped("policies"), shipped("rules")

@@ -21,11 +21,10 @@ import tempfile
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 
-from server import problems
-from server.app import create_app
-from server.metrics import use_multiprocess, worker_exited
-from server.watch import PolicyWatcher
-
+from supportpolicy.server import problems
+from supportpolicy.server.app import create_app
+from supportpolicy.server.metrics import use_multiprocess, worker_exited
+from supportpolicy.server.watch import PolicyWatcher
 
 
 class _Application(BaseApplication):

@@ -16,37 +16,18 @@ so what the document calls valid is what the server accepts.
 """
 from __future__ import annotations
 
-from engine.schemas import schema
-from server.problems import PROBLEM_TYPES
+from supportpolicy.engine.instants import INSTANT, POLICY_DATE, POLICY_INSTANT
+from supportpolicy.server.openapi_components import components
+from supportpolicy.server.openapi_components import ref as _ref
+from supportpolicy.server.problems import PROBLEM_TYPES
 
 # Routes that are not operations of this API: the policy explorer, a page for
 # people (GET / and its static files), which asks the API below for its data.
 EXCLUDED_ENDPOINTS = {"explorer": "the policy explorer page (text/html, for people)",
                       "static": "the policy explorer's files (/explorer/<file>)"}
 
-# RFC 3339 (section 5.6) dates and date-times, admitting only days the calendar
-# has (no 02-30; 02-29 in leap years only), as Python's datetime parses them.
-_MONTH_DAY = ("(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
-              "|02-(?:0[1-9]|1[0-9]|2[0-8]))")
-_TIME = ("[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]{1,9})?"
-         "(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])")
-
-
-def _full_date(years: str, leap_years: str) -> str:
-    return f"(?:{years}-{_MONTH_DAY}|{leap_years}-02-29)"
-
-
-# Any year datetime holds (0001-9999): for searching the decision log.
-_ANY_DATE = _full_date("(?:[0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)",
-                       "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][48]|[13579][26]|[2468]0)00)")
-# 2000-2199 (engine.request FIRST_YEAR to LAST_YEAR), the years the policy
-# calendar reckons in, as for a decision request's received_at.
-_POLICY_DATE = _full_date("2[01][0-9]{2}", "(?:2000|2[01](?:0[48]|[2468][048]|[13579][26]))")
 # Not `format: date-time` as well: validators take that to forbid the space RFC 3339 allows for the T.
 _SPELLINGS = "; a space or t for the T, and z for Z, as RFC 3339 allows"
-INSTANT = f"^{_ANY_DATE}{_TIME}$"
-POLICY_INSTANT = f"^{_POLICY_DATE}{_TIME}$"
-POLICY_DATE = f"^{_POLICY_DATE}$"
 
 _STATUS_TEXT = {400: "The body is not valid JSON.", 401: "No valid bearer token.", 403: "The token lacks the scope.",
                 404: "Not found.", 405: "The path does not accept this method.",
@@ -77,8 +58,6 @@ def _json(description: str, body_schema: dict, **extra) -> dict:
     return {"200": {"description": description, "content": {"application/json": {"schema": body_schema}}, **extra}}
 
 
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _query(name: str, description: str, value_schema: dict, example=None) -> dict:
@@ -103,7 +82,7 @@ def openapi_document(scope_of: dict | None = None) -> dict:
                                 "bytes: 414; headers over its limits: 431; malformed HTTP: 400), is answered "
                                 "before any operation with a problem document of type /problems/http-error."},
         "paths": {},
-        "components": {"schemas": _components()},
+        "components": {"schemas": components()},
     }
     for path, method, endpoint, operation in _operations():
         scope = (scope_of or {}).get(endpoint)
@@ -250,128 +229,4 @@ def _operations():
         "responses": {"200": {"description": "The explanation, one paragraph.",
                               "content": {"text/plain": {"schema": {"type": "string", "minLength": 1}}}},
                       **_problems(404, "not-found")},
-    }
-
-
-def _component(name: str) -> dict:
-    document = dict(schema(name))
-    document.pop("$schema", None)
-    return document
-
-
-def _components() -> dict:
-    text, nullable_text = {"type": "string"}, {"type": ["string", "null"]}
-    policy_file = {
-        "type": "object", "required": ["path", "kind", "id", "version", "effective_from"],
-        "properties": {"path": {"type": "string", "description": "Relative to the policy folders' parent."},
-                       "kind": {"enum": ["plan", "customer", "ruleset"]}, "id": text, "version": text,
-                       "effective_from": {"type": "string", "format": "date"}}}
-    with_digest = {"allOf": [_ref("PolicyFile")], "required": ["digest"],
-                   "properties": {"digest": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}}}
-    policy_error = {
-        "type": "object", "required": ["file", "line", "column", "code", "message", "json_path", "severity"],
-        "properties": {"file": text, "line": {"type": "integer"}, "column": {"type": "integer"}, "code": text,
-                       "message": text, "json_path": text, "severity": {"enum": ["error", "warning"]}}}
-    response_target = {
-        "description": "{immediately: true}, {business_hours: n} or {calendar_hours: n}.",
-        "type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
-        "properties": {"immediately": {"const": True}, "business_hours": {"type": "number"},
-                       "calendar_hours": {"type": "number"}}}
-    money = {"type": "object", "required": ["amount", "currency"],
-             "properties": {"amount": {"type": "string", "pattern": "^[0-9]+\\.[0-9]{2,4}$"},
-                            "currency": {"type": "string", "pattern": "^[A-Z]{3}$"}}}
-    return {
-        "DecisionRequest": _component("decision-request"),
-        "Decision": _component("decision"),
-        "Problem": _component("problem"),
-        "PolicyFile": policy_file,
-        "LogRecord": {
-            "type": "object",
-            "required": ["decision_id", "decided_at", "customer", "received_at", "policy_digest", "request",
-                         "decision"],
-            "properties": {
-                "decision_id": text,
-                "decided_at": {"type": "string", "format": "date-time", "description": "When it was decided, UTC."},
-                "customer": text, "received_at": text, "policy_digest": text,
-                "request": _ref("DecisionRequest"), "decision": _ref("Decision")}},
-        "PolicySet": {
-            "type": "object", "required": ["digest", "loaded_at", "files"],
-            "properties": {
-                "digest": {"type": "string", "description": "sha256 over every file of the set."},
-                "loaded_at": {"type": "string", "format": "date-time", "description": "When the set was loaded."},
-                "files": {"type": "array", "items": with_digest}}},
-        "PolicyStatus": {
-            "type": "object", "required": ["active", "last_attempt", "folders", "pid"],
-            "properties": {
-                "active": _ref("PolicySet"),
-                "last_attempt": {
-                    "type": "object", "required": ["at", "reason", "ok", "digest", "errors"],
-                    "properties": {"at": {"type": "string", "format": "date-time"}, "reason": text,
-                                   "ok": {"type": "boolean"}, "digest": nullable_text,
-                                   "errors": {"type": "array", "items": policy_error}}},
-                "folders": {"type": "array", "items": text},
-                "pid": {"type": "integer", "description": "The worker process that answered."},
-                "decision_log": {"description": "null when the server keeps no decision log.", "oneOf": [
-                    {"type": "null"}, {"type": "object", "required": ["store", "where"],
-                                       "properties": {"store": text, "where": text}}]}}},
-        "CustomerList": {
-            "type": "object", "required": ["customers"], "additionalProperties": False,
-            "properties": {"customers": {"type": "array", "items": {
-                "type": "object", "required": ["id", "name", "time_zone", "versions"],
-                "properties": {
-                    "id": text, "name": nullable_text, "time_zone": {"type": "string", "description": "IANA."},
-                    "versions": {"type": "array", "minItems": 1, "items": {
-                        "allOf": [_ref("PolicyFile")], "required": ["plan"],
-                        "properties": {"plan": {
-                            "type": "object", "required": ["id", "version"],
-                            "properties": {"id": text, "version": {
-                                "type": ["string", "null"],
-                                "description": "A pinned plan version, or null: the one in effect."}}}}}}}}}}},
-        "CustomerTerms": {
-            "type": "object",
-            "required": ["customer", "name", "at", "contract", "plan", "designated_contacts", "terms"],
-            "properties": {
-                "customer": text, "name": nullable_text, "at": {"type": "string", "format": "date-time"},
-                "contract": _ref("PolicyFile"), "plan": _ref("PolicyFile"),
-                "designated_contacts": {"type": "array", "items": text},
-                "terms": {"type": "array", "items": {
-                    "type": "object", "required": ["term", "value", "from"],
-                    "properties": {
-                        "term": {"type": "string", "description": "Dotted, e.g. after_hours.rate."},
-                        "value": {"description": "As the policy file writes it."},
-                        "from": {"type": "object", "required": ["file", "line"],
-                                 "properties": {"file": text, "line": {"type": "integer", "minimum": 1}}}}}}}},
-        "Coverage": {
-            "type": "object",
-            "required": ["customer", "name", "time_zone", "from", "to", "days", "upcoming_holidays",
-                         "emergency_support", "after_hours"],
-            "properties": {
-                "customer": text, "name": nullable_text, "time_zone": text,
-                "from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"},
-                "days": {"type": "array", "minItems": 7, "maxItems": 7, "items": {
-                    "type": "object", "required": ["date", "weekday", "holiday", "contract", "plan", "periods"],
-                    "properties": {
-                        "date": {"type": "string", "format": "date"},
-                        "weekday": {"enum": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
-                                             "sunday"]},
-                        "holiday": nullable_text,
-                        "contract": {"type": ["string", "null"], "description": "The customer version in effect."},
-                        "plan": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["id", "version"],
-                                                               "properties": {"id": text, "version": text}}]},
-                        "periods": {"type": "array", "minItems": 1, "items": {
-                            "type": "object", "required": ["from", "to", "coverage"],
-                            "properties": {"from": {"type": "string", "format": "date-time"},
-                                           "to": {"type": "string", "format": "date-time"},
-                                           "coverage": {"enum": ["support_hours", "emergency_only",
-                                                                 "no_contract"]}}}}}}},
-                "upcoming_holidays": {"type": "array", "items": {
-                    "type": "object", "required": ["date", "name"],
-                    "properties": {"date": {"type": "string", "format": "date"}, "name": text}}},
-                "emergency_support": {"oneOf": [{"type": "null"}, {
-                    "type": "object", "required": ["available_to", "response_target"],
-                    "properties": {"available_to": {"enum": ["designated_contacts", "any_requester"]},
-                                   "response_target": response_target}}]},
-                "after_hours": {"oneOf": [{"type": "null"}, {
-                    "type": "object", "required": ["rate", "notice_required"],
-                    "properties": {"rate": money, "notice_required": {"type": "boolean"}}}]}}},
     }

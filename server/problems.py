@@ -10,7 +10,7 @@ import logging
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
-from engine import EngineError
+from supportpolicy.engine import EngineError
 
 log = logging.getLogger("supportpolicy")
 

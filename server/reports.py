@@ -6,6 +6,9 @@ import json
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 
+from supportpolicy.engine.model import Rule
+from supportpolicy.engine.vocabulary import DECISION_FIELDS
+
 
 def _count(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
@@ -56,6 +59,11 @@ def _percent(coverage) -> str:
     return f"{float(coverage.ratio * 100):.2f}%"
 
 
+def _trace(result) -> tuple:
+    """The rules that decided a case (none when it was refused)."""
+    return result.decision.trace if result.decision else ()
+
+
 def test_text(run, verbose: bool = False) -> str:
     lines = []
     for suite in run.suites:
@@ -75,8 +83,8 @@ def test_text(run, verbose: bool = False) -> str:
             for m in result.mismatches:
                 lines.append(f"      {m.field}: expected {_value(m.expected)}, got {_value(m.actual)}")
             if result.status == "failed" and result.decision:
-                lines.append("      decided by: " + "; ".join(f"{t['rule']} ({t['file']}:{t['line']})"
-                                                           for t in result.decision["trace"]))
+                lines.append("      decided by: " + "; ".join(f"{r.name} ({r.file}:{r.line})"
+                                                           for r in result.decision.trace))
     coverage = run.coverage
     lines.append(f"rule coverage: {len(coverage.rules) - len(coverage.uncovered)} of "
                  f"{_count(len(coverage.rules), 'rule')} decided a case ({_percent(coverage)})")
@@ -95,7 +103,7 @@ def test_json(run, verbose: bool = False) -> str:
             "cases": [{
                 "case": r.case.name, "file": r.case.file, "line": r.case.line, "status": r.status,
                 "mismatches": [{"field": m.field, "expected": m.expected, "actual": m.actual} for m in r.mismatches],
-                "trace": (r.decision or {}).get("trace", []), "refusal": r.refusal,
+                "trace": [rule.as_trace() for rule in _trace(r)], "refusal": r.refusal,
             } for r in s.cases],
         } for s in run.suites],
         "coverage": {"rules": len(run.coverage.rules), "covered": len(run.coverage.rules) - len(run.coverage.uncovered),
@@ -120,10 +128,11 @@ def test_junit(run, verbose: bool = False) -> str:
             case = ET.SubElement(element, "testcase", classname=suite.name, name=result.case.name,
                                  file=result.case.file, line=str(result.case.line))
             if result.status == "failed":
-                detail = [f"{m.field}: expected {_value(m.expected)}, got {_value(m.actual)}" for m in result.mismatches]
+                detail = [f"{m.field}: expected {_value(m.expected)}, got {_value(m.actual)}"
+                          for m in result.mismatches]
                 ET.SubElement(case, "failure", message="; ".join(detail)).text = "\n".join(
                     detail + [f"decided by {t['rule']} ({t['file']}:{t['line']})"
-                              for t in (result.decision or {}).get("trace", [])])
+                              for t in map(Rule.as_trace, _trace(result))])
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -154,6 +163,7 @@ def explain_text(explanation) -> str:
         "",
     ]
     values = facts.for_rules()
+    outcome = explanation.decision.outcome.as_json()
     for part in explanation.rulesets:
         ruleset = part.ruleset
         lines.append(f"{ruleset.id}  ({ruleset.file.path}, version {ruleset.file.version}, "
@@ -162,7 +172,7 @@ def explain_text(explanation) -> str:
             rule = check.rule
             name = f"default {rule.id}" if rule.is_default else rule.id
             if check.decided:
-                verdict = "DECIDES: " + ", ".join(f"{f} = {_value(decision.as_json()[f])}" for f, _ in rule.outcome)
+                verdict = "DECIDES: " + ", ".join(f"{f} = {_value(outcome[f])}" for f, _ in rule.outcome)
             elif check.matched and rule.is_default:
                 verdict = "not needed: a rule decided"
             elif check.matched:
@@ -172,12 +182,11 @@ def explain_text(explanation) -> str:
                 verdict = f"no: {failed.fact} is {_value(values[failed.fact])}, the rule needs {failed}"
             lines.append(f"  {'->' if check.decided else '  '} {name:40} line {rule.line:<4} {verdict}")
         lines.append("")
-    d = decision.as_json()
     lines.append("Decision")
-    for name in ("emergency_support", "billable", "hourly_rate", "notice_required", "respond_by", "route",
-                 "escalation"):
-        lines.append(f"  {name:20} {_value(d[name])}")
-    lines.append(f"  {'policy':20} {d['policy']['id']} {d['policy']['version']} ({d['policy']['digest']})")
+    for name in DECISION_FIELDS:
+        lines.append(f"  {name:20} {_value(outcome[name])}")
+    policy = decision.policy
+    lines.append(f"  {'policy':20} {policy.id} {policy.version} ({policy.digest})")
     return "\n".join(lines) + "\n"
 
 

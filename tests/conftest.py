@@ -1,4 +1,12 @@
-"""Shared fixtures: the shipped policy set, the app, its client and request builders."""
+"""Shared fixtures (the shipped policy set, the app, its client, request builders) and the test layers.
+
+Each folder is a layer, and its tests carry its marker: ``unit`` (the engine and
+server modules, in process), ``api`` (the Flask app through its test client),
+``cli`` (the supportpolicy command, as a separate process), ``system``
+(gunicorn, PostgreSQL, a browser, signals) and ``fuzz`` (generated and mutated
+input). ``slow`` marks the tests that take seconds each; the fast loop is
+``tox -e fast`` (unit and api, not slow).
+"""
 from __future__ import annotations
 
 import os
@@ -6,10 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from engine import load_policy_set
-from server import create_app
+from supportpolicy.engine import load_policy_set
+from supportpolicy.server import create_app
 
 from support import OTHER, REPO, make_request
+
+LAYERS = ("unit", "api", "cli", "system", "fuzz")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        layer = Path(item.fspath).parent.name
+        if layer in LAYERS:
+            item.add_marker(getattr(pytest.mark, layer))
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """Constants and helpers the tests share (fixtures are in conftest.py)."""
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -9,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -26,6 +28,33 @@ CATEGORIES = ("website_down", "application_malfunction", "application_error", "u
               "suggestion", "additional_services", "other")
 
 
+def policy_cases() -> Path:
+    """The policy fixture folders, each whole: ``good/`` (a copy of the shipped policy), and every other
+    case as ``good/`` with the case's own files laid over it (and the files its ``removed.txt`` names
+    left out). Built once per test run, in a temporary folder, so no case copies the files it does not
+    change."""
+    global _CASES
+    if _CASES is None:
+        source = FIXTURES / "policies"
+        target = Path(tempfile.mkdtemp(prefix="supportpolicy-cases-"))
+        atexit.register(shutil.rmtree, target, True)
+        for case in sorted(p for p in source.iterdir() if p.is_dir()):
+            shutil.copytree(source / "good", target / case.name, dirs_exist_ok=True)
+            if case.name == "good":
+                continue
+            removed = case / "removed.txt"
+            for line in removed.read_text(encoding="utf-8").splitlines() if removed.exists() else ():
+                if line.strip() and not line.startswith("#"):
+                    (target / case.name / line.strip()).unlink()
+            shutil.copytree(case, target / case.name, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("removed.txt"))
+        _CASES = target
+    return _CASES
+
+
+_CASES: Path | None = None
+
+
 def make_request(received_at: str, channel: str = "email", category: str = "usage_question",
                  email: str = OTHER, **extra) -> dict:
     """A decision request for demo-city; keyword arguments add or replace fields."""
@@ -36,17 +65,16 @@ def make_request(received_at: str, channel: str = "email", category: str = "usag
 
 
 def command() -> tuple[list[str], dict]:
-    """The supportpolicy command and the environment to run it in.
+    """The supportpolicy command of the environment running the tests, and the environment to run it in.
 
-    The installed script when it is on PATH (under tox), else the source
-    checkout through ``python -c``; SUPPORTPOLICY_* variables are left out.
+    The installed script beside this Python (under tox, the wheel's), else the
+    package run as a module; SUPPORTPOLICY_* variables are left out.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTPOLICY_")}
-    installed = shutil.which("supportpolicy")
-    if installed:
-        return [installed], env
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return [sys.executable, "-c", "from server.cli import main; main()"], env
+    script = Path(sys.executable).parent / "supportpolicy"
+    if script.is_file():
+        return [str(script)], env
+    return [sys.executable, "-m", "supportpolicy.server.cli"], env
 
 
 def run_cli(*args, cwd, stdin: bytes | None = None, timeout: float = 60,

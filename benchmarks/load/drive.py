@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import mix
+
 from client import KeepAlive, Target
 
 HEADERS = {"Content-Type": "application/json", "Connection": "keep-alive"}
@@ -54,7 +55,7 @@ class Tally:
         self.errors.update(other.errors)
         self.examples = (self.examples + other.examples)[:EXAMPLES]
         self.connections += other.connections
-        # The same decision id twice breaks decision-api.md's "unique id"; counted as errors.
+        # The same decision id twice breaks docs/decision-api.md's "unique id"; counted as errors.
         duplicates = len(self.decision_ids & other.decision_ids)
         if duplicates:
             self.error("decision_id given twice", f"{duplicates} ids answered on two connections", duplicates)

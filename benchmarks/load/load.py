@@ -38,12 +38,13 @@ from pathlib import Path
 BENCHMARKS = str(Path(__file__).resolve().parent.parent)
 if BENCHMARKS not in sys.path:
     sys.path.append(BENCHMARKS)  # for the shared client.py, common.py; appended: this folder's modules come first
-import common  # noqa: E402
 import drive  # noqa: E402
 import mix  # noqa: E402
+from server_process import Served, master_listening_on, snapshot  # noqa: E402
+
+import common  # noqa: E402
 from client import NotLoopback, Target, get_json, percentile, wait_until_healthy  # noqa: E402
 from common import log  # noqa: E402
-from server_process import Served, master_listening_on, snapshot  # noqa: E402
 
 TARGET_ERRORS = 0
 TARGET_GROWTH_PERCENT = 20.0
@@ -118,11 +119,7 @@ def main(argv=None) -> int:
                 target = served.start(timeout=min(60.0, args.max_seconds))
                 master = served.process.pid
             else:
-                try:
-                    wait_until_healthy(target, timeout=min(10.0, args.max_seconds))
-                except TimeoutError as error:
-                    raise RuntimeError(f"nothing answers at {target.url}: {error}") from None
-                master = master_listening_on(target.port)
+                master = _running_server(target, args.max_seconds)
             report["server"] = {"url": target.url, "started_here": served is not None, "master_pid": master,
                                 "healthz": get_json(target, "/healthz")[1]}
             run(args, target, master, stop, stop_at, report)
@@ -133,6 +130,20 @@ def main(argv=None) -> int:
     report["environment"]["load_average_after"] = os.getloadavg()
     if "load" not in report:
         return 130
+    return _report(args, report)
+
+
+def _running_server(target: Target, max_seconds: float) -> int | None:
+    """The master pid of a server someone else started, once it answers."""
+    try:
+        wait_until_healthy(target, timeout=min(10.0, max_seconds))
+    except TimeoutError as error:
+        raise RuntimeError(f"nothing answers at {target.url}: {error}") from None
+    return master_listening_on(target.port)
+
+
+def _report(args, report: dict) -> int:
+    """Print the figures (and write them as JSON); the exit code."""
     report["checks"] = checks(report)
     report["passed"] = all(c["passed"] for c in report["checks"] if c["passed"] is not None)
     print(render(report))

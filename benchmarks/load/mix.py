@@ -99,7 +99,7 @@ def encode(template: dict, ticket_id: str) -> bytes:
 
 # -- the answer ----------------------------------------------------------------------------------
 
-# Every field decision-api.md promises in a 200 answer.
+# Every field docs/decision-api.md promises in a 200 answer.
 FIELDS = frozenset(("decision_id", "ticket_id", "customer", "policy", "received_at", "local_time",
                     "in_business_hours", "holiday", "emergency", "designated_contact", "emergency_support",
                     "billable", "hourly_rate", "notice_required", "respond_by", "route", "escalation", "trace"))
@@ -132,7 +132,7 @@ def signature(decision: dict) -> bytes:
 
 
 def table_row(decision: dict) -> int:
-    """Which row of decision-api.md's table decided (to show the mix reaches all five)."""
+    """Which row of docs/decision-api.md's table decided (to show the mix reaches all five)."""
     if decision["emergency_support"]:
         return 1
     if decision["in_business_hours"]:  # answered as it arrives: compared as instants, the zones differ

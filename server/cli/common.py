@@ -1,19 +1,28 @@
-"""What every command shares: the command group, its options, loading the policy set, exit codes."""
+"""What every command shares: the command group, its options, loading the policy set, exit codes.
+
+Each command has the shape check-jsonschema's has: click parses the
+arguments, the command builds what it needs (a policy set, a log, a
+reporter), runs, and returns an exit code. Nothing below the group calls
+``sys.exit``: a helper that cannot go on raises ``Failed``, and the group
+prints it and exits with its code.
+"""
 from __future__ import annotations
 
 import os
-import sys
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 
 import click
 
-from engine import EngineError
-from engine.assemble import check_policy_set, default_roots
-from engine.load import label_from_root_name
-from engine.request import decode_json
-from server import reports
+from supportpolicy.engine.decide.build import check_policy_set
+from supportpolicy.engine.decide.request import decode_json
+from supportpolicy.engine.errors import EngineError
+from supportpolicy.engine.instants import parse_instant_or_date
+from supportpolicy.engine.load.files import label_from_root_name
+from supportpolicy.engine.resources import default_roots
+from supportpolicy.server import reports
 
 HELP = """Support contracts as versioned policy, decided by rules.
 
@@ -25,7 +34,30 @@ Exit codes (the same for every command):
   2  usage error
   3  the policy set the command needs is invalid
 """
-EXIT_FAILED, EXIT_USAGE, EXIT_POLICY = 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_POLICY = 0, 1, 2, 3
+
+
+class Failed(Exception):
+    """A command cannot go on: these lines go to standard error, and the command exits with ``exit_code``."""
+
+    def __init__(self, exit_code: int, *lines: str):
+        super().__init__("\n".join(lines))
+        self.exit_code = exit_code
+        self.lines = lines
+
+
+class Commands(click.Group):
+    """The command group: a command's return value is its exit code, and Failed is reported in one place."""
+
+    def invoke(self, ctx):
+        try:
+            code = super().invoke(ctx)
+        except Failed as failure:
+            for line in failure.lines:
+                click.echo(line, err=True)
+            code = failure.exit_code
+        ctx.exit(code or EXIT_OK)
+
 
 _dir = click.Path(exists=True, file_okay=False, path_type=Path)
 policies_option = click.option("--policies", type=_dir, envvar="SUPPORTPOLICY_POLICIES",
@@ -47,6 +79,21 @@ class Percent(click.ParamType):
         if not 0 <= percent <= 100:
             self.fail(f"{value} is not between 0 and 100", param, ctx)
         return percent
+
+
+class Instant(click.ParamType):
+    """An RFC 3339 instant with an offset, or a date (YYYY-MM-DD, read as midnight UTC)."""
+
+    name = "instant"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, datetime):
+            return value
+        instant = parse_instant_or_date(value)
+        if instant is None:
+            self.fail(f"{value!r} is neither a date (YYYY-MM-DD) nor an RFC 3339 time with an offset "
+                      "(e.g. 2026-11-27T10:00:00-06:00)", param, ctx)
+        return instant
 
 
 def roots_for(policies: Path | None, rules: Path | None) -> tuple:
@@ -75,12 +122,12 @@ def label_for(policies, rules):
     return (lambda root, path: os.path.normpath(path)) if policies or rules else label_from_root_name
 
 
-def load_or_exit(policies, rules, roots=None, label=None, what="policy set"):
+def load_policy(policies, rules, roots=None, label=None, what="policy set"):
+    """The valid policy set the command needs; Failed with every error when it is invalid."""
     policy_set, errors = check_policy_set(roots or roots_for(policies, rules), label or label_for(policies, rules))
     if policy_set is None:
-        click.echo(reports.errors_text(errors), err=True, nl=False)
-        click.echo(f"supportpolicy: the {what} is invalid ({reports.validation_summary(errors)[15:]})", err=True)
-        sys.exit(EXIT_POLICY)
+        raise Failed(EXIT_POLICY, reports.errors_text(errors).rstrip("\n"),
+                     f"supportpolicy: the {what} is invalid ({reports.validation_summary(errors)[15:]})")
     return policy_set
 
 
@@ -88,18 +135,16 @@ def read_request(request_file):
     try:
         return decode_json(request_file.read())
     except EngineError as error:
-        click.echo(f"supportpolicy: {error.detail}", err=True)
-        sys.exit(EXIT_FAILED)
+        raise Failed(EXIT_FAILED, f"supportpolicy: {error.detail}") from None
 
 
-def refused(error: EngineError):
-    click.echo(f"supportpolicy: refused ({error.status} {error.title}): {error.detail}", err=True)
-    for field in error.errors:
-        click.echo(f"  {field.pointer}: {field.message}", err=True)
-    sys.exit(EXIT_FAILED)
+def refused(error: EngineError) -> Failed:
+    """A request the engine refused, as the command reports it."""
+    return Failed(EXIT_FAILED, f"supportpolicy: refused ({error.status} {error.title}): {error.detail}",
+                  *(f"  {field.pointer}: {field.message}" for field in error.errors))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, help=HELP)
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]}, help=HELP)
 @click.version_option(package_name="supportpolicy")
 def main():
     pass

@@ -3,22 +3,34 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import click
 
-from engine import EngineError
-from engine.assemble import check_policy_set
-from engine.explain import as_json as explanation_json
-from engine.explain import explain as explain_request
-from engine.impact import checkout_ref, compare, read_requests, suite_requests
-from engine.suites import below, load_suites, run
-from server import reports
-from server.cli.common import (EXIT_FAILED, label_for, load_or_exit, note_local_folders_unused, Percent,
-                               read_request, refused, roots_for, main, policies_option, rules_option)
+from supportpolicy.engine.errors import EngineError
+from supportpolicy.engine.tools.check import check
+from supportpolicy.engine.tools.explain import as_json as explanation_json
+from supportpolicy.engine.tools.explain import explain as explain_request
+from supportpolicy.engine.tools.impact import checkout_ref, compare, read_requests, suite_requests
+from supportpolicy.engine.tools.suites import below, load_suites, run
+from supportpolicy.server import reports
+from supportpolicy.server.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Percent,
+    label_for,
+    load_policy,
+    main,
+    note_local_folders_unused,
+    policies_option,
+    read_request,
+    refused,
+    roots_for,
+    rules_option,
+)
+from supportpolicy.server.cli.progress import Progress
+
 
 @main.command()
 @click.argument("request_file", metavar="FILE|-", type=click.File("rb"))
@@ -26,12 +38,13 @@ from server.cli.common import (EXIT_FAILED, label_for, load_or_exit, note_local_
 @rules_option
 def decide(request_file, policies, rules):
     """Print the decision for one request (a JSON file, or - for standard input)."""
-    policy_set = load_or_exit(policies, rules)
+    policy_set = load_policy(policies, rules)
     try:
         decision = policy_set.decide(read_request(request_file))
     except EngineError as error:
-        refused(error)
+        raise refused(error) from None
     click.echo(json.dumps(decision.as_json(), indent=2))
+    return EXIT_OK
 
 
 @main.command()
@@ -54,12 +67,12 @@ def validate(paths, output, strict, policies, rules):
     else:
         note_local_folders_unused(policies, rules)
         roots, label = roots_for(policies, rules), label_for(policies, rules)
-    _, errors = check_policy_set(roots, label, suites=True)
+    _, errors = check(roots, label)
     click.echo(reports.VALIDATE_REPORTERS[output](errors), nl=False)
     if output != "json":
         click.echo(reports.validation_summary(errors), err=True)
     failed = any(e.severity == "error" or strict for e in errors)
-    sys.exit(EXIT_FAILED if failed else 0)
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 @main.command()
@@ -82,7 +95,7 @@ def test(paths, output, patterns, min_coverage, verbose, policies, rules):
     """
     note_local_folders_unused(policies, rules)
     roots = roots_for(policies, rules)
-    policy_set = load_or_exit(policies, rules, roots)
+    policy_set = load_policy(policies, rules, roots)
     if paths:
         suites, errored = load_suites(paths, lambda root, path: os.path.normpath(path))
     else:
@@ -94,8 +107,8 @@ def test(paths, output, patterns, min_coverage, verbose, policies, rules):
         click.echo(f"supportpolicy: rule coverage is below {float(min_coverage):g}%", err=True)
     if not any(s.cases for s in result.suites if not s.errors) and not errored:
         click.echo("supportpolicy: no test case was run" + (" (check --filter)" if patterns else ""), err=True)
-        sys.exit(EXIT_FAILED)
-    sys.exit(EXIT_FAILED if result.counts["failed"] or result.counts["errored"] or too_low else 0)
+        return EXIT_FAILED
+    return EXIT_FAILED if result.counts["failed"] or result.counts["errored"] or too_low else EXIT_OK
 
 
 @main.command()
@@ -105,15 +118,16 @@ def test(paths, output, patterns, min_coverage, verbose, policies, rules):
 @rules_option
 def explain(request_file, output, policies, rules):
     """Explain the decision for one request: the facts, and every rule considered."""
-    policy_set = load_or_exit(policies, rules)
+    policy_set = load_policy(policies, rules)
     try:
         explanation = explain_request(policy_set, read_request(request_file))
     except EngineError as error:
-        refused(error)
+        raise refused(error) from None
     if output == "json":
         click.echo(json.dumps(explanation_json(explanation), indent=2))
     else:
         click.echo(reports.explain_text(explanation), nl=False)
+    return EXIT_OK
 
 
 @main.command()
@@ -132,32 +146,37 @@ def explain(request_file, output, policies, rules):
 def impact(base, requests_file, output, examples, fail_on_change, policies, rules):
     """Show what the current policy changes, against a base, over the same requests."""
     roots = roots_for(policies, rules)
-    current = load_or_exit(policies, rules, roots)
+    current = load_policy(policies, rules, roots)
     with tempfile.TemporaryDirectory(prefix="supportpolicy-base-") as scratch:
-        if Path(base).is_dir():
-            base_roots = (Path(base) / "policies", Path(base) / "rules")
-            missing = [str(r) for r in base_roots if not r.is_dir()]
-            if missing:
-                raise click.BadParameter(f"{base} has no {' or '.join(missing)}", param_hint="--base")
-        else:
-            try:
-                base_roots = checkout_ref(base, roots, Path(scratch))
-            except EngineError as error:
-                raise click.BadParameter(f"{base} is neither a folder nor a usable git ref: {error.detail}",
-                                         param_hint="--base") from None
-        base_set = load_or_exit(None, None, tuple(base_roots), label=_base_label(base, Path(scratch)), what="base")
+        base_set = load_policy(None, None, _base_roots(base, roots, Path(scratch)),
+                               label=_base_label(base, Path(scratch)), what="base")
         if requests_file is None:
             requests, total = _suite_requests(roots[0], label_for(policies, rules),
                                               str(policies) if policies else "the shipped policy")
         else:
             requests, total = read_requests(requests_file), _lines(requests_file)
-        with _Progress(total) as progress:
+        with Progress(total) as progress:
             result = compare(base_set, current, requests, examples, progress)
     if output == "json":
         click.echo(json.dumps(result.as_json(), indent=2))
     else:
         click.echo(reports.impact_text(result, examples), nl=False)
-    sys.exit(EXIT_FAILED if fail_on_change and result.changed else 0)
+    return EXIT_FAILED if fail_on_change and result.changed else EXIT_OK
+
+
+def _base_roots(base: str, roots, scratch: Path) -> tuple:
+    """The base's policies/ and rules/: a folder's, or the current folders as they are at a git ref."""
+    if Path(base).is_dir():
+        base_roots = (Path(base) / "policies", Path(base) / "rules")
+        missing = [str(r) for r in base_roots if not r.is_dir()]
+        if missing:
+            raise click.BadParameter(f"{base} has no {' or '.join(missing)}", param_hint="--base")
+        return base_roots
+    try:
+        return tuple(checkout_ref(base, roots, scratch))
+    except EngineError as error:
+        raise click.BadParameter(f"{base} is neither a folder nor a usable git ref: {error.detail}",
+                                 param_hint="--base") from None
 
 
 def _suite_requests(policies: Path, label, shown: str) -> tuple:
@@ -184,40 +203,6 @@ def _lines(stream) -> int | None:
         return count
     except (OSError, ValueError):
         return None
-
-
-class _Progress:
-    """A progress bar on standard error, drawn only once a run has taken more than a second."""
-
-    WIDTH = 30
-
-    def __init__(self, total: int | None):
-        self.total = total
-        self.started = time.monotonic()
-        self.drawn = 0.0
-        self.done = 0
-
-    def __call__(self, done: int, final: bool = False) -> None:
-        now = time.monotonic()
-        self.done = done
-        if now - self.started < 1 or (now - self.drawn < 0.2 and not final):
-            return
-        rate = f"{done / (now - self.started):,.0f} requests/s"
-        if self.total:
-            filled = min(self.WIDTH, self.WIDTH * done // self.total)
-            bar = "#" * filled + "-" * (self.WIDTH - filled)
-            click.echo(f"\r[{bar}] {done}/{self.total} {rate}", err=True, nl=False)
-        else:
-            click.echo(f"\rcompared {done} requests, {rate}", err=True, nl=False)
-        self.drawn = now
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.drawn:
-            self(self.done, final=True)
-            click.echo("", err=True)
 
 
 def _base_label(base: str, scratch: Path):

@@ -2,19 +2,27 @@
 from __future__ import annotations
 
 import os
-import sys
-from datetime import timezone
 from pathlib import Path
 
 import click
 import orjson
 
-from engine import EngineError
-from engine.decisionlog import MAX_PAGE, open_log
-from engine.live import LivePolicy
-from server.auth import SCOPES, TokenFileError, add_token, is_loopback, load_tokens
-from server.cli.common import (EXIT_FAILED, label_for, load_or_exit, roots_for, main, policies_option,
-                               rules_option)
+from supportpolicy.engine.errors import EngineError
+from supportpolicy.server.auth import SCOPES, TokenFileError, add_token, is_loopback, load_tokens
+from supportpolicy.server.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Failed,
+    Instant,
+    label_for,
+    load_policy,
+    main,
+    policies_option,
+    roots_for,
+    rules_option,
+)
+from supportpolicy.server.live import LivePolicy
+from supportpolicy.server.storage.decisionlog import MAX_PAGE, open_log
 
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
                                envvar="SUPPORTPOLICY_DATA_DIR",
@@ -55,8 +63,24 @@ def serve(host, port, workers, data_dir, decision_log, retain_days, no_decision_
     worker, an invalid one is refused (GET /v1/status shows why) and the last
     good set stays. SIGHUP and POST /v1/admin/reload reload too.
     """
-    from server.gunicorn import serve as run_server
+    from supportpolicy.server.gunicorn import serve as run_server
 
+    tokens = _tokens(tokens_file, host, insecure_no_auth)
+    roots = roots_for(policies, rules)
+    policy_set = load_policy(policies, rules, roots)
+    live = LivePolicy(roots, label_for(policies, rules), policy_set)
+    log = None if no_decision_log else _open_log(decision_log, data_dir, retain_days)
+    pruned = _prepare(log)
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    _banner(policy_set, log, retain_days, pruned, tokens, host)
+    click.echo(f"supportpolicy: listening on http://{bind} with {workers} worker(s); "
+               f"the policy explorer is at http://{bind}/", err=True)
+    run_server(live, bind, workers, log, watch=not no_watch, echo=lambda text: click.echo(text, err=True),
+               tokens=tokens)
+    return EXIT_OK
+
+
+def _tokens(tokens_file, host: str, insecure_no_auth: bool):
     try:
         tokens = load_tokens(tokens_file, os.environ.get("SUPPORTPOLICY_TOKENS"))
     except (OSError, TokenFileError) as exc:
@@ -65,19 +89,24 @@ def serve(host, port, workers, data_dir, decision_log, retain_days, no_decision_
         raise click.UsageError(f"refusing to serve {host} without authentication: anyone who can reach it could "
                                "read logged decisions and reload the policy. Give --tokens FILE (create one with "
                                "`supportpolicy token add`), serve on 127.0.0.1, or say --insecure-no-auth.")
-    roots = roots_for(policies, rules)
-    policy_set = load_or_exit(policies, rules, roots)
-    live = LivePolicy(roots, label_for(policies, rules), policy_set)
-    log = None if no_decision_log else _open_log(decision_log, data_dir, retain_days)
-    if log is not None:
-        try:
-            log.setup()  # the table exists before the workers start writing
-            pruned = log.prune()
-        except EngineError as error:
-            click.echo(f"supportpolicy: {error.detail}", err=True)
-            sys.exit(EXIT_FAILED)
-        log.close()  # each worker opens its own connection
-    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return tokens
+
+
+def _prepare(log) -> int:
+    """The log's table made, and old entries pruned, before the workers start writing; how many were pruned."""
+    if log is None:
+        return 0
+    try:
+        log.setup()
+        pruned = log.prune()
+    except EngineError as error:
+        raise Failed(EXIT_FAILED, f"supportpolicy: {error.detail}") from None
+    log.close()  # each worker opens its own connection
+    return pruned
+
+
+def _banner(policy_set, log, retain_days, pruned: int, tokens, host: str) -> None:
+    """What the server is about to serve: the policy set, the decision log, authentication."""
     click.echo(f"supportpolicy: policy set {policy_set.digest} ({len(policy_set.files)} files)", err=True)
     for f in policy_set.describe():
         click.echo(f"  {f['kind']:8} {f['id']} {f['version']} from {f['effective_from']}  {f['path']}", err=True)
@@ -91,10 +120,6 @@ def serve(host, port, workers, data_dir, decision_log, retain_days, no_decision_
                                                           " (--insecure-no-auth)"), err=True)
     else:
         click.echo(f"supportpolicy: authentication on, {len(tokens)} token(s)", err=True)
-    click.echo(f"supportpolicy: listening on http://{bind} with {workers} worker(s); "
-               f"the policy explorer is at http://{bind}/", err=True)
-    run_server(live, bind, workers, log, watch=not no_watch, echo=lambda text: click.echo(text, err=True),
-               tokens=tokens)
 
 
 @main.group("token")
@@ -122,6 +147,7 @@ def token_add(name, scopes, tokens_file):
     click.echo(secret)
     click.echo(f"supportpolicy: token {name!r} ({', '.join(sorted(set(wanted)))}) added to {tokens_file}; "
                "the secret above is not stored and will not be shown again", err=True)
+    return EXIT_OK
 
 
 @main.group("log")
@@ -130,9 +156,9 @@ def log_group():
 
 
 @log_group.command("export")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S%z"]),
+@click.option("--since", type=Instant(),
               help="Decisions made from this date (UTC) or RFC 3339 time on.")
-@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S%z"]),
+@click.option("--until", type=Instant(),
               help="Decisions made before this date (UTC) or RFC 3339 time.")
 @click.option("--customer", help="Only this customer's decisions.")
 @data_dir_option
@@ -140,7 +166,6 @@ def log_group():
 def log_export(since, until, customer, data_dir, decision_log):
     """Write logged decisions as JSON lines, oldest first (`impact --requests` reads them)."""
     log = _open_log(decision_log, data_dir)
-    since, until = (t if t is None or t.tzinfo else t.replace(tzinfo=timezone.utc) for t in (since, until))
     after = None
     try:
         while True:
@@ -151,5 +176,5 @@ def log_export(since, until, customer, data_dir, decision_log):
                 break
             after = page[-1].decision_id
     except EngineError as error:
-        click.echo(f"supportpolicy: {error.detail}", err=True)
-        sys.exit(EXIT_FAILED)
+        raise Failed(EXIT_FAILED, f"supportpolicy: {error.detail}") from None
+    return EXIT_OK

@@ -1,0 +1,94 @@
+"""From the rules that fired to the decision a ticketing system acts on."""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+from supportpolicy.engine.decide.facts import Facts
+from supportpolicy.engine.decide.terms import term_value
+from supportpolicy.engine.model import Deadline, Outcome, PolicyReference, TermReference, Terms
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision_id: str
+    ticket_id: str | None
+    customer: str
+    policy: PolicyReference
+    facts: Facts
+    time_zone: str
+    outcome: Outcome
+    trace: tuple  # the Rules that decided, in rule-set order
+
+    def as_json(self) -> dict:
+        """The decision document, fields in the order of the decision contract."""
+        f = self.facts
+        return {
+            "decision_id": self.decision_id,
+            "ticket_id": self.ticket_id,
+            "customer": self.customer,
+            "policy": self.policy.as_json(),
+            "received_at": f.received_at.isoformat(),
+            "local_time": f.local_time.isoformat(),
+            "time_zone": self.time_zone,
+            "in_business_hours": f.in_business_hours,
+            "holiday": f.holiday,
+            "emergency": f.emergency,
+            "designated_contact": f.designated_contact,
+            **self.outcome.as_json(),
+            "trace": [rule.as_trace() for rule in self.trace],
+        }
+
+
+def new_decision_id() -> str:
+    """A UUIDv7 (time-ordered, so logged decisions sort by when they were made)."""
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = (value & ~(0xF << 76)) | (0x7 << 76)
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def choose(rulesets, fired: list, compiled_rules: dict) -> list[tuple]:
+    """Apply each rule set's hit policy: [(ruleset, [rules that decide])], in rule-set order."""
+    hits = {}
+    for name in fired:
+        rule = compiled_rules[name]
+        hits.setdefault(rule.ruleset, []).append(rule)
+    chosen = []
+    for ruleset in rulesets:
+        matched = hits.get(ruleset.id, [])
+        if ruleset.hit_policy == "first":
+            chosen.append((ruleset, matched[:1] or [ruleset.default]))
+        else:
+            covered = {field for rule in matched for field, _ in rule.outcome}
+            base = [] if covered >= set(ruleset.decides) else [ruleset.default]
+            chosen.append((ruleset, base + matched))
+    return chosen
+
+
+def outcome_of(chosen: list[tuple], facts: Facts, terms: Terms) -> Outcome:
+    """The decision fields the chosen rules set, terms and deadlines resolved for this request.
+
+    Every field is set: the set is checked at load to decide each field in exactly one rule set,
+    whose default sets every field it decides.
+    """
+    fields = {}
+    for _, rules in chosen:
+        for rule in rules:
+            for field, value in rule.outcome:
+                fields[field] = _resolve(value, facts, terms)
+    return Outcome(**fields)
+
+
+def _resolve(value, facts: Facts, terms: Terms):
+    if isinstance(value, TermReference):
+        return term_value(value.name, terms, facts)
+    if isinstance(value, Deadline):
+        schedule = terms.schedule
+        start = facts.received_at
+        if value.start == "next_opening":
+            start = schedule.next_opening(start)
+        return schedule.local(schedule.deadline(start, _resolve(value.within, facts, terms)))
+    return value

@@ -1,0 +1,160 @@
+"""A policy set ready to decide: every version of every plan, customer and rule set.
+
+A request is decided with the versions in effect when it was received: the
+customer's contract, its plan, and the rule sets (compiled together for each
+date a version takes effect). ``build`` makes one from a checked set.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from supportpolicy.engine.calendar import NoOpening
+from supportpolicy.engine.decide.decision import Decision, choose, new_decision_id, outcome_of
+from supportpolicy.engine.decide.durable import CompiledRules
+from supportpolicy.engine.decide.facts import Facts, derive
+from supportpolicy.engine.decide.request import parse_request
+from supportpolicy.engine.errors import EngineError, NoPolicyInEffect, UnknownCustomer
+from supportpolicy.engine.load.assemble import CheckedSet, RuleBundle
+from supportpolicy.engine.model import Contract, PolicyReference, in_effect
+
+
+@dataclass(frozen=True)
+class CompiledBundle:
+    """The rule sets in effect from one date on, compiled together."""
+
+    effective_from: date
+    rulesets: tuple
+    compiled: CompiledRules
+
+    @classmethod
+    def of(cls, bundle: RuleBundle, compiled: CompiledRules) -> "CompiledBundle":
+        return cls(bundle.effective_from, bundle.rulesets, compiled)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A decision with what led to it: the contract in effect, the rules that fired."""
+
+    contract: Contract
+    bundle: CompiledBundle
+    fired: tuple  # names of every rule whose conditions held, in priority order
+    decision: Decision
+
+
+def digest(files) -> str:
+    """A content hash of these files (as sha256sum would list them, sorted by path)."""
+    listing = "".join(f"{f.sha256}  {f.path}\n" for f in sorted(files, key=lambda f: f.path))
+    return "sha256:" + hashlib.sha256(listing.encode()).hexdigest()
+
+
+class PolicySet:
+    """A valid policy set, ready to decide."""
+
+    def __init__(self, checked: CheckedSet, bundles: tuple):
+        self.plans = checked.plans
+        self.customers = checked.customers
+        self.bundles = bundles
+        self.files = checked.files
+        self.warnings = checked.warnings
+        self._terms = checked.terms
+        self._references = {}
+        self.digest = digest(checked.files)
+        self.loaded_at = datetime.now(timezone.utc)
+
+    def decide(self, body, decision_id: str | None = None) -> Decision:
+        """Decide one request (a decoded JSON body) with the versions in effect at its received_at."""
+        return self.evaluate(body, decision_id).decision
+
+    def evaluate(self, body, decision_id: str | None = None) -> Evaluation:
+        """Decide one request, keeping every step's result (for explanations and policy tests)."""
+        request = parse_request(body)
+        try:
+            contract = self.contract(request.customer, request.received_at)
+        except UnknownCustomer as error:
+            raise error.naming("/customer") from None
+        except NoPolicyInEffect as error:
+            raise error.naming("/received_at") from None
+        facts = derive(request, contract.customer, contract.terms)
+        bundle = self._bundle(facts)
+        fired = bundle.compiled.fired(facts.for_rules())
+        chosen = choose(bundle.rulesets, fired, bundle.compiled.rules)
+        try:
+            outcome = outcome_of(chosen, facts, contract.terms)
+        except NoOpening as exc:
+            raise EngineError(f"cannot compute the response deadline: {exc}") from None
+        decision = Decision(
+            decision_id=decision_id or new_decision_id(),
+            ticket_id=request.ticket_id,
+            customer=request.customer,
+            policy=self._reference(contract, bundle),
+            facts=facts,
+            time_zone=contract.terms.schedule.zone.key,
+            outcome=outcome,
+            trace=tuple(rule for _, rules in chosen for rule in rules),
+        )
+        return Evaluation(contract, bundle, tuple(fired), decision)
+
+    def _bundle(self, facts: Facts) -> CompiledBundle:
+        bundle = in_effect(self.bundles, facts.local_time.date(), key=lambda b: b.effective_from)
+        if bundle is None:
+            raise NoPolicyInEffect("the rules", self.bundles[0].effective_from).naming("/received_at")
+        return bundle
+
+    def rules(self) -> list:
+        """Every rule and default of every rule set version, in rule-set and file order."""
+        seen, result = set(), []
+        for bundle in self.bundles:
+            for ruleset in bundle.rulesets:
+                if ruleset.file.path not in seen:
+                    seen.add(ruleset.file.path)
+                    result.extend(ruleset.rules + (ruleset.default,))
+        return result
+
+    def contract(self, customer_id: str, at: datetime) -> Contract:
+        """The customer's contract version, its plan version and its terms, as in effect at ``at``.
+
+        Raises UnknownCustomer, or NoPolicyInEffect when nothing of the contract was in effect yet.
+        """
+        versions = self.customers.get(customer_id)
+        if not versions:
+            raise UnknownCustomer(customer_id)
+        # Each version's effective date is read in the zone of the plan that version names.
+        customer = next((c for c in reversed(versions) if self._local_day(c.plan_id, at) >= c.file.effective_from),
+                        None)
+        if customer is None:
+            raise NoPolicyInEffect(f"{customer_id}'s contract", versions[0].file.effective_from)
+        plan_versions = self.plans[customer.plan_id]
+        if customer.plan_version is not None:
+            plan = next(p for p in plan_versions if p.file.version == customer.plan_version)
+        else:
+            plan = in_effect(plan_versions, self._local_day(customer.plan_id, at))
+            if plan is None:
+                raise NoPolicyInEffect(f"plan {customer.plan_id}", plan_versions[0].file.effective_from)
+        return Contract(customer, plan, self._terms[(customer.file.path, plan.file.path)])
+
+    def time_zone(self, customer_id: str):
+        """The zone of the customer's support schedule (every version of a plan keeps one)."""
+        return self._schedule(self.customers[customer_id][0].plan_id).zone
+
+    def _local_day(self, plan_id: str, instant: datetime) -> date:
+        return self._schedule(plan_id).local(instant).date()
+
+    def _schedule(self, plan_id: str):
+        # All versions of a plan keep one time zone (checked at load), so any version's schedule tells it.
+        return self.plans[plan_id][0].terms.schedule
+
+    def _reference(self, contract: Contract, bundle: CompiledBundle) -> PolicyReference:
+        key = (contract.customer.file.path, contract.plan.file.path, bundle.effective_from)
+        reference = self._references.get(key)
+        if reference is None:
+            files = (contract.customer.file, contract.plan.file) + tuple(r.file for r in bundle.rulesets)
+            reference = self._references[key] = PolicyReference(contract.plan.file.id, contract.plan.file.version,
+                                                                 digest(files), files)
+        return reference
+
+    def describe(self) -> list[dict]:
+        """Every file of the set: kind, id, version, effective date and content hash."""
+        return [dict(f.as_json(), digest=f"sha256:{f.sha256}")
+                for f in sorted(self.files, key=lambda f: (f.kind, f.id, f.effective_from))]

@@ -1,0 +1,81 @@
+"""Checking a customer: its designated contacts, and its terms under each plan version it may use.
+
+A customer's overrides are written as in the plan, and may only name a term
+the plan defines; the plan's terms with the overrides applied are checked
+against the plan schema and as a plan's are (plans.py).
+"""
+from __future__ import annotations
+
+import copy
+
+from supportpolicy.engine.errors import PolicyError
+from supportpolicy.engine.load.files import Document
+from supportpolicy.engine.load.plans import check_terms
+from supportpolicy.engine.load.schemas import schema_errors
+from supportpolicy.engine.load.yamlsource import Source, child_path
+from supportpolicy.engine.model import Customer, Plan, Terms
+from supportpolicy.engine.vocabulary import replaced_whole
+
+
+def build_customer(doc: Document) -> tuple[Customer | None, list[PolicyError]]:
+    data = doc.source.data
+    errors, contacts = [], set()
+    for i, contact in enumerate(data["designated_contacts"]):
+        email = contact["email"].lower()
+        if email in contacts:
+            errors.append(doc.source.error(f"$.designated_contacts[{i}].email", "duplicate_contact",
+                                           f"{contact['email']} is listed twice; keep one"))
+        contacts.add(email)
+    version = data["plan"].get("version", "current")
+    customer = Customer(doc.policy_file(), data.get("name"), data["plan"]["id"],
+                        None if version == "current" else version, frozenset(contacts), data.get("overrides", {}),
+                        doc.source.positions)
+    return (None if errors else customer), errors
+
+
+def plan_reference_errors(doc: Document, customer: Customer, plan_versions: dict) -> list[PolicyError]:
+    """The customer's plan must exist, in the version it names (``plan_versions``: plan id -> versions)."""
+    versions = plan_versions.get(customer.plan_id)
+    if versions is None:
+        return [doc.source.error("$.plan.id", "unknown_reference", f"there is no plan {customer.plan_id!r}"
+                                 + (f"; plans are: {', '.join(plan_versions)}" if plan_versions else ""))]
+    if customer.plan_version is not None and customer.plan_version not in versions:
+        return [doc.source.error("$.plan.version", "unknown_reference",
+                                 f"plan {customer.plan_id} has no version {customer.plan_version!r}; it has "
+                                 f"{', '.join(sorted(versions))} (or use current)")]
+    return []
+
+
+def merge_overrides(source: Source, plan_data: dict, overrides: dict) -> tuple[dict, list[PolicyError]]:
+    """The plan's terms with the customer's overrides applied; an override may only name a term the plan defines."""
+    merged = copy.deepcopy(plan_data)
+    errors = []
+
+    def merge(target: dict, changes: dict, path: tuple, json_path: str):
+        for key, value in changes.items():
+            here = child_path(json_path, key)
+            if key not in target:
+                errors.append(source.error(here, "unknown_term",
+                                           f"the plan defines no term {'.'.join(path + (key,))!r} to override; "
+                                           f"it defines: {', '.join(map(str, target))}"))
+            elif isinstance(value, dict) and isinstance(target[key], dict) and not replaced_whole(path + (key,)):
+                merge(target[key], value, path + (key,), here)
+            else:
+                target[key] = copy.deepcopy(value)
+
+    merge(merged, overrides, (), "$.overrides")
+    return merged, errors
+
+
+def customer_terms(doc: Document, customer: Customer, plan: Plan) -> tuple[Terms | None, list[PolicyError]]:
+    """The customer's terms under one plan version, checked like a plan."""
+    if not customer.overrides:
+        return plan.terms, []
+    merged, errors = merge_overrides(doc.source, plan.data, customer.overrides)
+    if not errors:
+        errors = [PolicyError(e.file, e.line, e.column, e.code,
+                              f"with plan {plan.file.id} {plan.file.version}: {e.message}", e.json_path)
+                  for e in schema_errors(doc.source, "plan", merged, "$.overrides")]
+    if not errors:
+        errors = check_terms(doc.source, merged, "$.overrides")
+    return (None if errors else Terms.from_data(merged)), errors

@@ -1,0 +1,143 @@
+"""Who is covered when: a customer's support hours, holidays and emergency-only periods, by local day.
+
+This is the contract as a calendar, for people (the policy explorer draws it).
+Each local day uses the contract and plan versions in effect on that day, so a
+week that spans a new version shows each day as it will be decided.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from supportpolicy.engine.errors import NoPolicyInEffect, UnknownCustomer
+from supportpolicy.engine.model import Contract
+
+DAYS_SHOWN = 7
+UPCOMING_HOLIDAYS = 5
+HOLIDAY_LOOKAHEAD_DAYS = 366
+
+
+@dataclass(frozen=True)
+class Period:
+    """A stretch of time and how requests made in it are covered."""
+
+    starts: datetime
+    ends: datetime
+    # "support_hours": the support team is on duty; "emergency_only": only 24/7
+    # emergency support; "no_contract": no contract version is in effect yet.
+    coverage: str
+
+    def as_json(self) -> dict:
+        return {"from": self.starts.isoformat(), "to": self.ends.isoformat(), "coverage": self.coverage}
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    starts: datetime  # local midnight, as an instant in the schedule's zone
+    holiday: str | None
+    contract: Contract | None  # the versions in effect that day, or None before the first
+    periods: tuple
+
+    def as_json(self) -> dict:
+        contract = self.contract
+        return {
+            "date": self.day.isoformat(),
+            "weekday": self.starts.strftime("%A").lower(),
+            "holiday": self.holiday,
+            "contract": None if contract is None else contract.customer.file.version,
+            "plan": None if contract is None else {"id": contract.plan.file.id,
+                                                   "version": contract.plan.file.version},
+            "periods": [p.as_json() for p in self.periods],
+        }
+
+
+@dataclass(frozen=True)
+class CoverageWeek:
+    customer: str
+    name: str | None
+    time_zone: str
+    days: tuple
+    upcoming_holidays: tuple  # (date, name) from the first day shown on
+    terms: object  # the terms in effect on the first day with a contract, or None
+
+    def as_json(self) -> dict:
+        terms = self.terms
+        return {
+            "customer": self.customer,
+            "name": self.name,
+            "time_zone": self.time_zone,
+            "from": self.days[0].starts.isoformat(),
+            "to": self.days[-1].periods[-1].ends.isoformat(),
+            "days": [d.as_json() for d in self.days],
+            "upcoming_holidays": [{"date": d.isoformat(), "name": n} for d, n in self.upcoming_holidays],
+            "emergency_support": None if terms is None else {
+                "available_to": terms.emergency_available_to,
+                "response_target": terms.emergency_response_target.as_json()},
+            "after_hours": None if terms is None else {
+                "rate": terms.after_hours_rate.as_json(), "notice_required": terms.notice_required},
+        }
+
+
+def week_of(day: date) -> date:
+    """The Monday of ``day``'s week."""
+    return day - timedelta(days=day.weekday())
+
+
+def coverage_week(policy_set, customer_id: str, day: date | None = None) -> CoverageWeek:
+    """The customer's coverage for the week (Monday to Sunday, in the schedule's zone) holding ``day``,
+    by default today there."""
+    if customer_id not in policy_set.customers:
+        raise UnknownCustomer(customer_id)
+    zone = policy_set.time_zone(customer_id)
+    first = week_of(day or datetime.now(zone).date())
+    shown = tuple(_day(policy_set, customer_id, first + timedelta(days=n), zone) for n in range(DAYS_SHOWN))
+    contracted = [d.contract for d in shown if d.contract is not None]
+    named = [c.customer for c in contracted] or policy_set.customers[customer_id][:1]
+    return CoverageWeek(customer_id, named[-1].name, zone.key, shown,
+                        _upcoming_holidays(policy_set, customer_id, first, zone),
+                        contracted[0].terms if contracted else None)
+
+
+def _midnight(day: date, zone) -> datetime:
+    # Through UTC and back, so a midnight in a daylight-saving gap is still one instant.
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(zone)
+
+
+def _contract(policy_set, customer_id: str, at: datetime) -> Contract | None:
+    try:
+        return policy_set.contract(customer_id, at)
+    except NoPolicyInEffect:
+        return None
+
+
+def _day(policy_set, customer_id: str, day: date, zone) -> Day:
+    starts, ends = _midnight(day, zone), _midnight(day + timedelta(days=1), zone)
+    contract = _contract(policy_set, customer_id, starts)
+    if contract is None:
+        return Day(day, starts, None, None, (Period(starts, ends, "no_contract"),))
+    schedule = contract.terms.schedule
+    periods, cursor = [], starts
+    for opens, closes in schedule.day(day):
+        opens, closes = opens.astimezone(zone), closes.astimezone(zone)
+        if opens > cursor:
+            periods.append(Period(cursor, opens, "emergency_only"))
+        periods.append(Period(opens, min(closes, ends), "support_hours"))
+        cursor = min(closes, ends)
+    if cursor < ends:
+        periods.append(Period(cursor, ends, "emergency_only"))
+    return Day(day, starts, schedule.holidays.name(day), contract, tuple(periods))
+
+
+def _upcoming_holidays(policy_set, customer_id: str, first: date, zone) -> tuple:
+    found = []
+    for n in range(HOLIDAY_LOOKAHEAD_DAYS):
+        day = first + timedelta(days=n)
+        contract = _contract(policy_set, customer_id, _midnight(day, zone))
+        name = contract and contract.terms.schedule.holidays.name(day)
+        if name:
+            found.append((day, name))
+            if len(found) == UPCOMING_HOLIDAYS:
+                break
+    return tuple(found)
+

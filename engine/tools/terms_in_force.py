@@ -1,0 +1,51 @@
+"""A customer's terms as in force at a given time, and where each one comes from."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from supportpolicy.engine.errors import NoPolicyInEffect
+from supportpolicy.engine.load.yamlsource import child_path
+from supportpolicy.engine.vocabulary import TERM_SECTIONS, replaced_whole
+
+_NONE = object()  # no override here
+
+
+def terms_in_force(policy_set, customer_id: str, at: datetime) -> dict:
+    """The customer's contract and plan versions in force at ``at``, and every term with its source."""
+    try:
+        contract = policy_set.contract(customer_id, at)
+    except NoPolicyInEffect as error:
+        raise error.naming("at", "parameter") from None
+    customer, plan = contract.customer, contract.plan
+    terms = []
+
+    def walk(plan_value, override, path: tuple, json_path: str):
+        if isinstance(plan_value, dict) and not replaced_whole(path) and path:
+            for key, value in plan_value.items():
+                below = override.get(key, _NONE) if isinstance(override, dict) else _NONE
+                walk(value, below, path + (key,), child_path(json_path, key))
+            return
+        if override is not _NONE:  # an override to null is an override too
+            source, where, value = customer, "$.overrides" + json_path[1:], override
+        else:
+            source, where, value = plan, json_path, plan_value
+        terms.append({"term": ".".join(path), "value": value,
+                      "from": {"file": source.file.path, "line": _line(source.positions, where)}})
+
+    for name in TERM_SECTIONS:
+        walk(plan.data[name], customer.overrides.get(name, _NONE), (name,), f"$.{name}")
+    return {
+        "customer": customer.file.id,
+        "name": customer.name,
+        "at": at.isoformat(),
+        "contract": customer.file.as_json(),
+        "plan": plan.file.as_json(),
+        "designated_contacts": sorted(customer.designated_contacts),
+        "terms": terms,
+    }
+
+
+def _line(positions, json_path: str) -> int:
+    while json_path not in positions and "." in json_path:
+        json_path = json_path.rsplit(".", 1)[0]
+    return positions.get(json_path, (1, 1))[0]

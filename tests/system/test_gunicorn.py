@@ -1,0 +1,63 @@
+"""server/gunicorn.py: what `supportpolicy serve` answers before the Flask app runs.
+
+gunicorn reads the request line and the headers itself and refuses what it
+cannot parse or what exceeds its limits; those answers are problem documents
+too, like every other error a client of the API sees.
+"""
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from supportpolicy.engine.load.schemas import schema
+
+from support import serving
+
+
+@pytest.fixture(scope="module")
+def port(tmp_path_factory):
+    with serving(["--workers", "1", "--no-decision-log", "--no-watch"], tmp_path_factory.mktemp("served")) as server:
+        yield server.port
+
+
+def exchange(port: int, raw: bytes) -> tuple[int, dict, bytes]:
+    """Send ``raw`` as it is; the status, the headers (lower-case names) and the body of the answer."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(raw)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+    except OSError:
+        return 0, {}, b""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (h.partition(":") for h in header_lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize("raw,status", [
+    (b"GET /v1/customers/" + b"a" * 5000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", 414),
+    (b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n", 431),
+    (b"GET /healthz HTTP/1.1\r\nHost: t\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(120)) + b"\r\n", 431),
+    (b"NOT AN HTTP REQUEST\r\n\r\n", 400),
+    (b"GET /healthz HTTP/1.1\r\nHost: t\r\nBad Header Name: v\r\n\r\n", 400),
+], ids=["request-line-too-long", "header-too-large", "too-many-headers", "not-http", "bad-header-name"])
+def test_a_request_gunicorn_cannot_parse_gets_a_problem_document(port, raw, status):
+    got, headers, body = exchange(port, raw)
+    assert got == status, body
+    assert headers["content-type"] == "application/problem+json"
+    assert int(headers["content-length"]) == len(body)
+    document = json.loads(body)
+    assert list(Draft202012Validator(schema("problem")).iter_errors(document)) == []
+    assert document["type"] == "/problems/http-error" and document["status"] == status
+    assert document["title"] and document["detail"]
+
+
+def test_the_client_bytes_quoted_in_a_detail_are_cut_short(port):
+    _, _, body = exchange(port, b"GET /" + b"<x>" * 2000 + b" HTTP/1.1\r\nHost: t\r\n\r\n")
+    document = json.loads(body)
+    assert len(document["detail"]) <= 200

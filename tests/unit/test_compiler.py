@@ -1,0 +1,84 @@
+"""durable-rules decides; Condition.holds explains. They must agree on every combination of facts."""
+from __future__ import annotations
+
+import itertools
+import shutil
+
+import pytest
+
+from supportpolicy.engine import PolicySetInvalid, load_policy_set
+from supportpolicy.engine.load.assemble import MAX_RULES
+from supportpolicy.engine.load.domains import Domains
+from supportpolicy.engine.resources import shipped
+from supportpolicy.engine.vocabulary import FACTS
+
+
+def _all_facts(policy_set):
+    domains = Domains.of(p.data for versions in policy_set.plans.values() for p in versions)
+    names = sorted(FACTS)
+    for combination in itertools.product(*(domains.values(n) for n in names)):
+        yield dict(zip(names, combination))
+
+
+def test_durable_rules_fires_exactly_the_rules_whose_conditions_hold(policy_set):
+    bundle = policy_set.bundles[0]
+    compiled_rules = [r for ruleset in bundle.rulesets for r in ruleset.rules]
+    checked = 0
+    for facts in _all_facts(policy_set):
+        fired = bundle.compiled.fired(facts)
+        expected = [r.name for r in compiled_rules if r.failing(facts) is None]
+        assert fired == expected, facts
+        checked += 1
+    assert checked == 2 ** 5 * 7 * 4 * 7  # five booleans, seven days, four channels, seven categories
+
+
+def test_conditions_of_every_kind_compile_to_the_same_meaning(tmp_path):
+    shutil.copytree(shipped("policies"), tmp_path / "policies")
+    shutil.copytree(shipped("rules"), tmp_path / "rules")
+    (tmp_path / "rules" / "escalation.yaml").write_text("""# yaml-language-server: $schema=../schemas/ruleset.schema.json
+ruleset: escalation
+version: "2026.1"
+effective_from: 2026-01-01
+decides: [escalation]
+rules:
+  - id: weekday-calls
+    when: {channel: {in: [phone, voicemail]}, day_of_week: {not_in: [saturday, sunday]}}
+    then: {escalation: {team: a, via: null}}
+  - id: not-email
+    when: {channel: {not: email}}
+    then: {escalation: {team: b, via: null}}
+  - id: single-in
+    when: {category: {in: [other]}, on_holiday: {not: true}}
+    then: {escalation: {team: c, via: null}}
+  - id: single-not-in
+    when: {category: {not_in: [other]}}
+    then: {escalation: {team: d, via: null}}
+default:
+  id: rest
+  then: {escalation: {term: category_escalation}}
+""")
+    policy_set = load_policy_set(tmp_path / "policies", tmp_path / "rules")
+    bundle = policy_set.bundles[0]
+    rules = [r for ruleset in bundle.rulesets for r in ruleset.rules]
+    for facts in _all_facts(policy_set):
+        assert bundle.compiled.fired(facts) == [r.name for r in rules if r.failing(facts) is None], facts
+
+
+def _ruleset(name: str, decides: str, count: int, then: str, default: str) -> str:
+    rules = "".join(f"  - id: r{i}\n    when: {{channel: phone}}\n    then: {then}\n" for i in range(count))
+    return (f"# yaml-language-server: $schema=../schemas/ruleset.schema.json\nruleset: {name}\nversion: \"1\"\n"
+            f"effective_from: 2026-01-01\ndecides: [{decides}]\nrules:\n{rules}default:\n  id: rest\n  then: {default}\n")
+
+
+def test_more_rules_than_durable_rules_can_hold_are_a_policy_error(tmp_path):
+    shutil.copytree(shipped("policies"), tmp_path / "policies")
+    shutil.copytree(shipped("rules"), tmp_path / "rules")
+    half = MAX_RULES // 2
+    (tmp_path / "rules" / "escalation.yaml").write_text(_ruleset(
+        "escalation", "escalation", half, "{escalation: {team: t, via: null}}",
+        "{escalation: {term: category_escalation}}"))
+    (tmp_path / "rules" / "response-deadline.yaml").write_text(_ruleset(
+        "response-deadline", "respond_by", half, "{respond_by: null}", "{respond_by: null}"))
+    with pytest.raises(PolicySetInvalid) as caught:
+        load_policy_set(tmp_path / "policies", tmp_path / "rules")
+    assert [e.code for e in caught.value.policy_errors if e.severity == "error"] == ["too_many_rules"]
