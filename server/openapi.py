@@ -128,7 +128,10 @@ def _operations():
     }
     yield "/v1/decisions", "get", "logged_decisions", {
         "operationId": "loggedDecisions",
-        "summary": "Logged decisions, oldest first, a page at a time",
+        "summary": "Logged decisions in the log's commit order, a page at a time",
+        "description": "Decisions are listed in the order the log committed them, and decided_at never goes "
+                       "back along that order: a follower that asks again with after=<the last decision_id "
+                       "it saw>, or since=<its decided_at>, never misses a decision committed later.",
         "parameters": [
             _query("customer", "Only this customer's decisions.", {"type": "string"}),
             _query("since", f"Made at or after this instant (RFC 3339 with an offset{_SPELLINGS}).",
@@ -136,7 +139,8 @@ def _operations():
             _query("until", f"Made before this instant (RFC 3339 with an offset{_SPELLINGS}).",
                    {"type": "string", "pattern": INSTANT}),
             _query("limit", "Decisions on a page [default: 100].", {"type": "integer", "minimum": 1, "maximum": 1000}),
-            _query("after", "The last decision_id of the previous page.", {"type": "string"})],
+            _query("after", "The last decision_id of the previous page (or the last one a follower saw); a "
+                            "decision_id that is not in the log is a 422.", {"type": "string"})],
         "responses": {
             **_json("A page of decisions; `next` links the following page, or is null on the last one.", {
                 "type": "object", "required": ["decisions", "next"], "additionalProperties": False,

@@ -1,40 +1,53 @@
-"""The decision log's record and the behaviour every store shares.
+"""The decision log's record, its table, and the behaviour every store shares.
 
 A decision is written before its response is sent, and acknowledged only
-once written. The embedded store is SQLite in WAL mode: each decision is its
-own transaction, on disk in the write-ahead log when the call returns, so a
-killed process loses nothing it acknowledged. Several servers share a
-PostgreSQL database instead; the table is the same.
+once its transaction has committed. Writers of one process share commits
+(group commit: whoever finds no commit under way commits everything queued,
+the others wait for it), and every store serialises commits across processes
+and servers, so the log has one order: its commit order. ``seq`` numbers
+records in that order, and ``decided_at`` never goes back along it, so a
+follower reading "after the last decision I saw" (or "since its time") never
+misses one that commits later.
 """
 from __future__ import annotations
 
 import os
 import threading
 import time
-from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 import orjson
 
 from supportpolicy.engine.decide.decision import Decision
-from supportpolicy.engine.errors import EngineError
+from supportpolicy.engine.errors import EngineError, FieldError, InvalidRequest
+from supportpolicy.server.storage.groupcommit import GroupCommit
 
-TABLE = """
+# The columns a record writes; seq is given by the store, in commit order.
+COLUMNS = "decision_id, decided_at, customer, ticket_id, received_at, policy_digest, request, decision"
+INDEXES = ("CREATE INDEX IF NOT EXISTS decision_log_by_time ON decisions (decided_at)",
+           "CREATE INDEX IF NOT EXISTS decision_log_by_customer ON decisions (customer, seq)",
+           "CREATE INDEX IF NOT EXISTS decision_log_by_ticket ON decisions (ticket_id, seq) "
+           "WHERE ticket_id IS NOT NULL")
+PRUNE_EVERY = 3600.0  # seconds between retention passes in one process
+MAX_PAGE = 1000
+
+
+def table(seq: str) -> str:
+    """The table, with ``seq`` the store's own auto-numbering column type."""
+    return f"""
 CREATE TABLE IF NOT EXISTS decisions (
-    decision_id   TEXT PRIMARY KEY,   -- a UUIDv7: sorts by when it was made
-    decided_at    TEXT NOT NULL,      -- UTC, YYYY-MM-DDTHH:MM:SS.ffffffZ (sorts as text)
+    seq           {seq},              -- commit order
+    decision_id   TEXT NOT NULL UNIQUE,  -- a UUIDv7
+    decided_at    TEXT NOT NULL,      -- UTC, YYYY-MM-DDTHH:MM:SS.ffffffZ (sorts as text); never back along seq
     customer      TEXT NOT NULL,
+    ticket_id     TEXT,               -- the caller's own id, when it gave one
     received_at   TEXT NOT NULL,      -- as the request gave it
     policy_digest TEXT NOT NULL,
     request       TEXT NOT NULL,      -- JSON, as received
     decision      TEXT NOT NULL       -- JSON, as answered
 )"""
-INDEXES = ("CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions (decided_at)",
-           "CREATE INDEX IF NOT EXISTS decisions_by_customer ON decisions (customer, decided_at)")
-COLUMNS = "decision_id, decided_at, customer, received_at, policy_digest, request, decision"
-PRUNE_EVERY = 3600.0  # seconds between retention passes in one process
-MAX_PAGE = 1000
 
 
 class DecisionLogUnavailable(EngineError):
@@ -68,13 +81,20 @@ class LogRecord:
                    decision.facts.received_at.isoformat(), decision.policy.digest, request,
                    document if document is not None else decision.as_json())
 
+    @property
+    def ticket_id(self) -> str | None:
+        ticket = self.decision.get("ticket_id")
+        return ticket if isinstance(ticket, str) else None
+
     def row(self) -> tuple:
-        return (self.decision_id, self.decided_at, self.customer, self.received_at, self.policy_digest,
-                orjson.dumps(self.request).decode(), orjson.dumps(self.decision).decode())
+        return (self.decision_id, self.decided_at, self.customer, self.ticket_id, self.received_at,
+                self.policy_digest, orjson.dumps(self.request).decode(), orjson.dumps(self.decision).decode())
 
     @classmethod
     def from_row(cls, row) -> "LogRecord":
-        return cls(*row[:5], orjson.loads(row[5]), orjson.loads(row[6]))
+        decision_id, decided_at, customer, _ticket, received_at, digest, request, decision = row
+        return cls(decision_id, decided_at, customer, received_at, digest, orjson.loads(request),
+                   orjson.loads(decision))
 
     def as_json(self) -> dict:
         return {"decision_id": self.decision_id, "decided_at": self.decided_at, "customer": self.customer,
@@ -83,16 +103,17 @@ class LogRecord:
 
 
 class DecisionLog:
-    """Shared behaviour; subclasses open connections and name their placeholder."""
+    """Shared behaviour; a store opens connections, says how commits take turns, and names its placeholder."""
 
     placeholder = "?"
 
     def __init__(self, retain_days: int | None = None):
         self.retain_days = retain_days
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one connection per process, used by one thread at a time
         self._connection = None
         self._pid = None
         self._next_prune = 0.0
+        self._commits = GroupCommit(self._commit)
 
     # -- connections: one per process, opened after gunicorn forks ------------
     def _db(self):
@@ -103,54 +124,95 @@ class DecisionLog:
     def _connect(self):
         raise NotImplementedError
 
+    def _drop(self) -> None:
+        """Let go of a connection that failed (closing it, so nothing leaks), to open a new one next time."""
+        if self._connection is not None and self._pid == os.getpid():
+            try:
+                self._connection.close()
+            except Exception:  # already broken: closing is all that was left to do
+                pass
+        self._connection = self._pid = None
+
+    def _broken(self, exc: Exception) -> bool:
+        """Whether the connection itself is unusable after ``exc`` (else the transaction alone failed)."""
+        return True
+
+    @contextmanager
+    def _failures(self):
+        try:
+            yield
+        except EngineError:
+            raise
+        except Exception as exc:  # a store that fails must not take the process down
+            if self._broken(exc):
+                self._drop()
+            raise DecisionLogUnavailable(f"the decision log failed: {type(exc).__name__}: {exc}") from None
+
     def _run(self, sql: str, parameters=(), fetch: bool = False):
         sql = sql.replace("?", self.placeholder)
         with self._lock, self._failures():
             cursor = self._db().execute(sql, parameters)
             return cursor.fetchall() if fetch else cursor.rowcount
 
-    def _ensure(self) -> None:
-        """Connected, in this process (opening the store on first use)."""
-        with self._lock, self._failures():
-            self._db()
-
-    @contextmanager
-    def _failures(self):
-        try:
-            yield
-        except Exception as exc:  # a store that fails must not take the process down
-            self._pid = None
-            raise DecisionLogUnavailable(f"the decision log failed: {type(exc).__name__}: {exc}") from None
-
-    # -- the log --------------------------------------------------------------
-    def _turn(self):
-        """Held while writing: stores whose writers must take turns say how."""
-        return nullcontext()
-
+    # -- writing ----------------------------------------------------------------
     def write(self, record: LogRecord) -> None:
         """Store the decision; raises DecisionLogUnavailable when it cannot be stored."""
-        with self._turn():
-            self._run(f"INSERT INTO decisions ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", record.row())
+        self.write_many([record])
+
+    def write_many(self, records: list[LogRecord]) -> None:
+        """Store these decisions in one transaction, all or none; committed when this returns."""
+        self._commits.submit(records)
         if self.retain_days is not None and time.monotonic() >= self._next_prune:
             self.prune()
 
+    def _commit(self, records: list[LogRecord]) -> None:
+        """One transaction for every record given (the group commit's leader calls it)."""
+        with self._lock, self._failures():
+            with self._transaction() as transaction:
+                last = transaction.scalar("SELECT decided_at FROM decisions ORDER BY seq DESC LIMIT 1")
+                rows = []
+                for record in records:
+                    # Commit order is the log's order: a record decided earlier but committed later
+                    # takes the time of the one before it, so decided_at never goes back.
+                    if last and record.decided_at < last:
+                        record = replace(record, decided_at=last)
+                    last = record.decided_at
+                    rows.append(record.row())
+                marks = ", ".join([self.placeholder] * 8)
+                transaction.insert(f"INSERT INTO decisions ({COLUMNS}) VALUES ({marks})", rows)
+
+    def _transaction(self):
+        """A context giving a transaction (``scalar(sql)``, ``insert(sql, rows)``) on this process's connection: one transaction that holds the log's write turn (across
+        processes and servers) from its start until it commits, and rolls back on any error."""
+        raise NotImplementedError
+
+    # -- reading ----------------------------------------------------------------
     def get(self, decision_id: str) -> LogRecord | None:
         rows = self._run(f"SELECT {COLUMNS} FROM decisions WHERE decision_id = ?", (decision_id,), fetch=True)
         return LogRecord.from_row(rows[0]) if rows else None
 
     def find(self, customer: str | None = None, since: datetime | None = None, until: datetime | None = None,
              after: str | None = None, limit: int = 100) -> list[LogRecord]:
-        """Decisions made in [since, until), oldest first, after the decision id ``after`` (for paging)."""
+        """Decisions made in [since, until), in the log's (commit) order, after the decision ``after``."""
         where, parameters = [], []
+        if after is not None:
+            position = self._run("SELECT seq FROM decisions WHERE decision_id = ?", (after,), fetch=True)
+            if not position:
+                raise InvalidRequest(f"no logged decision has the id {after!r} given as after",
+                                     [FieldError("after", "names no logged decision (it may have been removed "
+                                                          "by retention); start again with since", "parameter")])
+            where.append("seq > ?")
+            parameters.append(position[0][0])
         for clause, value in (("customer = ?", customer), ("decided_at >= ?", since and utc_text(since)),
-                              ("decided_at < ?", until and utc_text(until)), ("decision_id > ?", after)):
+                              ("decided_at < ?", until and utc_text(until))):
             if value is not None:
                 where.append(clause)
                 parameters.append(value)
         sql = f"SELECT {COLUMNS} FROM decisions {'WHERE ' + ' AND '.join(where) if where else ''} " \
-              f"ORDER BY decision_id LIMIT {min(max(limit, 1), MAX_PAGE)}"
+              f"ORDER BY seq LIMIT {min(max(limit, 1), MAX_PAGE)}"
         return [LogRecord.from_row(row) for row in self._run(sql, tuple(parameters), fetch=True)]
 
+    # -- upkeep -------------------------------------------------------------------
     def prune(self, now: datetime | None = None) -> int:
         """Delete entries older than the retention period; never a younger one."""
         if self.retain_days is None:
@@ -160,14 +222,13 @@ class DecisionLog:
         return self._run("DELETE FROM decisions WHERE decided_at < ?", (utc_text(cutoff),))
 
     def setup(self) -> None:
-        """Connect, creating the table if needed (before a server forks its workers)."""
-        self._ensure()
+        """Connect, creating (or upgrading) the table if needed, before a server forks its workers."""
+        with self._lock, self._failures():
+            self._db()
 
     def close(self) -> None:
         with self._lock:
-            if self._connection is not None and self._pid == os.getpid():
-                self._connection.close()
-            self._connection = self._pid = None
+            self._drop()
             self._closed()
 
     def _closed(self) -> None:

@@ -9,7 +9,20 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from supportpolicy.server.storage.log import INDEXES, TABLE, DecisionLog
+from supportpolicy.server.storage.log import INDEXES, DecisionLog, table
+from supportpolicy.server.storage.migrate import v1_to_v2
+
+
+class _Transaction:
+    def __init__(self, connection):
+        self.connection = connection
+
+    def scalar(self, sql: str, parameters=()):
+        row = self.connection.execute(sql, parameters).fetchone()
+        return row[0] if row else None
+
+    def insert(self, sql: str, rows: list) -> None:
+        self.connection.executemany(sql, rows)
 
 
 class SQLiteLog(DecisionLog):
@@ -19,7 +32,7 @@ class SQLiteLog(DecisionLog):
     several processes waited for each other in SQLite's busy handler, which
     sleeps in steps of milliseconds, and every thousand pages a write stopped
     to checkpoint the WAL into the database. So writers take turns on a file
-    lock (the kernel wakes the next one at once), and checkpoints run in a
+    lock (the kernel wakes the next one at once), and checkpoints run in one
     background thread of each writing process.
     """
 
@@ -31,9 +44,10 @@ class SQLiteLog(DecisionLog):
         super().__init__(retain_days)
         self.path = Path(path)
         self.where = str(self.path)
-        self._turns = None  # the writers' lock file, per process
-        self._generation = 0
+        self._turns = None  # the writers' lock file, opened once per process
+        self._turns_pid = None
         self._inode = None
+        self._checkpointing = None  # (pid, Event that stops it) of this process's checkpointer
 
     def _open(self, busy_timeout: float = 30):
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -41,19 +55,65 @@ class SQLiteLog(DecisionLog):
 
     def _connect(self):
         connection = self._open()
-        _retry_while_locked(lambda: _setup_sqlite(connection))
-        self._inode = os.stat(self.path).st_ino
-        self._turns = open(self.path.with_name(self.path.name + ".lock"), "a+b")
-        self._generation += 1
-        threading.Thread(target=self._checkpoint, args=(self._generation,), daemon=True,
-                         name="decision-log-checkpoint").start()
+        try:
+            _retry_while_locked(lambda: _setup_sqlite(connection))
+            self._inode = os.stat(self.path).st_ino
+        except BaseException:
+            connection.close()
+            raise
+        self._start_checkpointer()
         return connection
 
-    def _closed(self) -> None:
-        self._generation += 1  # stops the checkpointer
+    def _broken(self, exc: Exception) -> bool:
+        # A full disk or a busy database fails the transaction, not the connection: keep it.
+        message = str(exc).lower()
+        return not (isinstance(exc, (sqlite3.OperationalError, sqlite3.IntegrityError))
+                    and any(word in message for word in ("full", "locked", "busy", "unique", "constraint")))
 
-    def _checkpoint(self, generation: int) -> None:
-        """Runs while this connection is the process's (closing, reconnecting or forking ends it).
+    def _closed(self) -> None:
+        if self._checkpointing is not None and self._checkpointing[0] == os.getpid():
+            self._checkpointing[1].set()
+        self._checkpointing = None
+        if self._turns is not None and self._turns_pid == os.getpid():
+            self._turns.close()
+        self._turns = self._turns_pid = None
+
+    @contextmanager
+    def _transaction(self):
+        turns = self._turn_file()
+        fcntl.flock(turns, fcntl.LOCK_EX)
+        try:
+            if _inode(self.path) != self._inode:
+                self._drop()  # the file was moved or deleted under us: a write now would be lost with it
+            connection = self._db()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield _Transaction(connection)
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        finally:
+            fcntl.flock(turns, fcntl.LOCK_UN)
+
+    def _turn_file(self):
+        if self._turns_pid != os.getpid():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._turns = open(self.path.with_name(self.path.name + ".lock"), "a+b")
+            self._turns_pid = os.getpid()
+        return self._turns
+
+    def _start_checkpointer(self) -> None:
+        """One checkpointer per process, however often the connection is opened again."""
+        if self._checkpointing is not None and self._checkpointing[0] == os.getpid():
+            return
+        stop = threading.Event()
+        self._checkpointing = (os.getpid(), stop)
+        threading.Thread(target=self._checkpoint, args=(stop,), daemon=True, name="decision-log-checkpoint").start()
+
+    def _checkpoint(self, stop: threading.Event) -> None:
+        """Runs until the log is closed in this process.
 
         A passive checkpoint copies the WAL into the database without stopping
         writers, but under constant writes it never catches up with them, and
@@ -63,42 +123,33 @@ class SQLiteLog(DecisionLog):
         a lock file of its own, and finishes the job with a truncating
         checkpoint: only the frames written since the passive one are left.
         """
-        # A reader in the way makes a checkpoint give up at once rather than hold the writers up.
-        connection = self._open(busy_timeout=0.1)
+        connection = None
         wal = self.path.with_name(self.path.name + "-wal")
         pid = os.getpid()
-        while self._generation == generation and os.getpid() == pid:
-            time.sleep(self.CHECKPOINT_EVERY)  # nothing touches the files before this: a new log may be removed
+        # Nothing touches the files before the first wait: a new log may be removed at once.
+        while not stop.wait(self.CHECKPOINT_EVERY) and os.getpid() == pid:
             try:
-                # Each passive pass copies what was written during the one before, so a few leave
-                # little for the writers to wait on.
-                for _ in range(4):
-                    _, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                    if frames - copied < self.FRAMES_LEFT:
-                        break
-                if _size(wal) > self.WAL_LIMIT:
-                    with open(self.path.with_name(self.path.name + ".lock"), "a+b") as turns:
-                        fcntl.flock(turns, fcntl.LOCK_EX)  # released when closed
-                        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                # A reader in the way makes a checkpoint give up at once rather than hold the writers up.
+                connection = connection or self._open(busy_timeout=0.1)
+                self._checkpoint_once(connection, wal)
             except (sqlite3.Error, OSError):
-                pass  # a busy, failing or removed database: the next round tries again
-        connection.close()
+                if connection is not None:  # a failing or removed database: the next round opens it again
+                    connection.close()
+                connection = None
+        if connection is not None:
+            connection.close()
 
-    @contextmanager
-    def _turn(self):
-        self._ensure()
-        fcntl.flock(self._turns, fcntl.LOCK_EX)
-        try:
-            if _inode(self.path) != self._inode:
-                # The file was moved or deleted under us: a write now would be lost with it.
-                with self._lock:
-                    self._pid = None
-                fcntl.flock(self._turns, fcntl.LOCK_UN)
-                self._ensure()
-                fcntl.flock(self._turns, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(self._turns, fcntl.LOCK_UN)
+    def _checkpoint_once(self, connection, wal: Path) -> None:
+        # Each passive pass copies what was written during the one before, so a few leave
+        # little for the writers to wait on.
+        for _ in range(4):
+            _, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if frames - copied < self.FRAMES_LEFT:
+                break
+        if _size(wal) > self.WAL_LIMIT:
+            with open(self.path.with_name(self.path.name + ".lock"), "a+b") as turns:
+                fcntl.flock(turns, fcntl.LOCK_EX)  # released when closed
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _size(path: Path) -> int:
@@ -122,9 +173,19 @@ def _setup_sqlite(connection) -> None:
     # process being killed (not the machine losing power).
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer thread does it
-    connection.execute(TABLE)
-    for index in INDEXES:
-        connection.execute(index)
+    columns = [row[1] for row in connection.execute("PRAGMA table_info(decisions)")]
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        if columns and "seq" not in columns:
+            v1_to_v2(connection.execute, "INTEGER PRIMARY KEY AUTOINCREMENT", "json_extract(decision, '$.ticket_id')")
+        connection.execute(table("INTEGER PRIMARY KEY AUTOINCREMENT"))
+        for index in INDEXES:
+            connection.execute(index)
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
 
 
 def _retry_while_locked(setup, seconds: float = 10.0) -> None:

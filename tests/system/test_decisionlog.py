@@ -13,26 +13,23 @@ The log is exercised directly (``engine.decisionlog``), through the Flask test c
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import sqlite3
 import subprocess
 import threading
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import orjson
 import pytest
+from logstores import admin_connection, assert_no_password, postgres_schema
 
 from supportpolicy.engine.decide.decision import new_decision_id
 from supportpolicy.server import create_app
 from supportpolicy.server.storage.decisionlog import (
-    COLUMNS,
     MAX_PAGE,
     DecisionLogUnavailable,
     LogRecord,
@@ -42,143 +39,10 @@ from supportpolicy.server.storage.decisionlog import (
 
 from support import DESIGNATED, OTHER, REPO, command, free_port, http, make_request, serving
 
-POSTGRES_VARIABLE = "SUPPORTPOLICY_TEST_POSTGRES"
 UTC = timezone.utc
 SATURDAY_NIGHT = "2026-11-28T23:00:00-06:00"      # billable for a designated contact
 FRIDAY_IN_HOURS = "2026-11-27T10:00:00-06:00"     # in business hours: not billable
 PLAN = "policies/plans/central-standard/2026.1.yaml"
-
-
-# ---- PostgreSQL: the test server, one fresh schema per test --------------------------
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-
-
-def postgres_url() -> str:
-    """The test server's URL; skips the test locally without one, fails it in CI."""
-    url = os.environ.get(POSTGRES_VARIABLE, "").strip()
-    if not url:
-        message = f"{POSTGRES_VARIABLE} is not set: no PostgreSQL server to test the decision log against"
-        if in_ci():
-            pytest.fail(f"{message} (CI=true: the PostgreSQL tests must run in CI; .ci/run starts a server)")
-        pytest.skip(message)
-    return url
-
-
-def password_of(url: str) -> str | None:
-    return urlsplit(url).password
-
-
-def assert_no_password(url: str, text: str) -> None:
-    """``text`` does not show the password of ``url`` (alone, when it is not also a name in the URL)."""
-    password = password_of(url)
-    if not password:
-        return
-    assert f":{password}@" not in text, "the PostgreSQL password is shown"
-    if password not in url.replace(f":{password}@", "@"):
-        assert password not in text, "the PostgreSQL password is shown"
-
-
-def in_schema(url: str, schema: str) -> str:
-    """The URL, its connections using only ``schema`` (search_path) and named after it (application_name)."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("options", "application_name")]
-    query += [("options", f"-c search_path={schema}"), ("application_name", schema)]
-    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
-
-
-def admin_connection(url: str):
-    import psycopg
-
-    return psycopg.connect(url, autocommit=True, connect_timeout=10)
-
-
-@contextmanager
-def postgres_schema():
-    """A new, empty schema on the test server; yields (the URL that uses it, its name). Dropped afterwards."""
-    url = postgres_url()
-    name = f"supportpolicy_test_{uuid.uuid4().hex[:16]}"
-    with admin_connection(url) as connection:
-        connection.execute(f'CREATE SCHEMA "{name}"')
-    try:
-        yield in_schema(url, name), name
-    finally:
-        with admin_connection(url) as connection:
-            # Connections the code under test left open would keep the schema's locks.
-            connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                               "WHERE usename = current_user AND pid <> pg_backend_pid() "
-                               "AND application_name = %s", (name,))
-            connection.execute(f'DROP SCHEMA "{name}" CASCADE')
-
-
-# ---- the two stores ----------------------------------------------------------------------
-
-@dataclass
-class Store:
-    """One decision log store for one test: how to open it, name it on the command line, and read it raw."""
-
-    kind: str                 # "sqlite" or "postgresql"
-    data_dir: Path            # the --data-dir (the SQLite file lives here)
-    url: str | None = None    # the --decision-log URL (PostgreSQL)
-    schema: str | None = None
-    opened: list = field(default_factory=list)
-
-    def open(self, retain_days: int | None = None):
-        log = open_log(self.url, self.data_dir, retain_days)
-        self.opened.append(log)
-        return log
-
-    def cli_args(self) -> list[str]:
-        args = ["--data-dir", str(self.data_dir)]
-        return args + (["--decision-log", self.url] if self.url else [])
-
-    @contextmanager
-    def raw(self):
-        """A connection of the test's own to the store (not the code under test's)."""
-        if self.kind == "sqlite":
-            connection = sqlite3.connect(self.data_dir / "decisions.sqlite3", isolation_level=None)
-            try:
-                yield connection, "?"
-            finally:
-                connection.close()
-        else:
-            with admin_connection(self.url) as connection:
-                yield connection, "%s"
-
-    def ids(self) -> list[str]:
-        with self.raw() as (connection, _):
-            return sorted(row[0] for row in connection.execute("SELECT decision_id FROM decisions").fetchall())
-
-    def insert_many(self, records) -> None:
-        """Insert records in one transaction (the table is created by opening the log once)."""
-        self.open().find(limit=1)
-        with self.raw() as (connection, mark):
-            sql = f"INSERT INTO decisions ({COLUMNS}) VALUES ({', '.join([mark] * 7)})"
-            if self.kind == "sqlite":
-                connection.execute("BEGIN")
-                connection.executemany(sql, [r.row() for r in records])
-                connection.execute("COMMIT")
-            else:
-                with connection.transaction(), connection.cursor() as cursor:
-                    cursor.executemany(sql, [r.row() for r in records])
-
-    def close(self) -> None:
-        for log in self.opened:
-            log.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        opened = Store("sqlite", tmp_path / "data")
-        yield opened
-        opened.close()
-    else:
-        with postgres_schema() as (url, schema):
-            opened = Store("postgresql", tmp_path / "data", url, schema)
-            yield opened
-            opened.close()
 
 
 # ---- records -------------------------------------------------------------------------------
@@ -370,16 +234,17 @@ def test_find_converts_other_offsets_to_utc(timeline):
     assert ids(log.find(until=at("2026-03-02T05:30:00+05:30"))) == ids(records[:4])
 
 
-def test_paging_with_after_gives_every_record_once_in_id_order(store, policy_set):
+def test_paging_with_after_gives_every_record_once_in_commit_order(store, policy_set):
     template = record(policy_set, datetime.now(UTC))
     start = at("2026-05-01T00:00:00Z")
-    # Ids and times in different orders: paging follows the id.
+    # Ids, times and commits in different orders (ids made in one millisecond are not ordered among
+    # themselves): paging follows the commit order, the log's own.
     records = [copy_of(template, start + timedelta(minutes=(37 * n) % 53), "acme" if n % 3 == 0 else "demo-city")
                for n in range(53)]
     store.insert_many(records)
     log = store.open()
     for customer, limit in [(None, 7), (None, 1), (None, 53), (None, 100), ("acme", 5), ("demo-city", 6)]:
-        expected = sorted(r.decision_id for r in records if customer in (None, r.customer))
+        expected = [r.decision_id for r in records if customer in (None, r.customer)]
         seen, after = [], None
         for _ in range(len(records) + 2):
             page = log.find(customer, after=after, limit=limit)
@@ -391,7 +256,7 @@ def test_paging_with_after_gives_every_record_once_in_id_order(store, policy_set
         assert seen == expected, (customer, limit)
     # Paging within a time window.
     since, until = start + timedelta(minutes=10), start + timedelta(minutes=40)
-    expected = sorted(r.decision_id for r in records if since <= at(r.decided_at) < until)
+    expected = [r.decision_id for r in records if since <= at(r.decided_at) < until]
     pages, after = [], None
     while True:
         page = log.find(since=since, until=until, after=after, limit=4)
@@ -498,7 +363,7 @@ def test_serve_with_retain_days_prunes_old_decisions_at_start(store, policy_set,
 
 @pytest.fixture()
 def exported(store, policy_set, tmp_path):
-    """A log of 2,001 decisions over three days, two customers; returns (records in id order, run export)."""
+    """A log of 2,001 decisions over three days, two customers; returns (records in commit order, run export)."""
     demo = [record(policy_set, at("2026-03-01T00:00:00Z"), received_at=SATURDAY_NIGHT),  # billable
             record(policy_set, at("2026-03-01T00:00:00Z"), received_at=FRIDAY_IN_HOURS),  # not billable
             record(policy_set, at("2026-03-01T00:00:00Z"), received_at=SATURDAY_NIGHT, email=OTHER)]
@@ -508,7 +373,6 @@ def exported(store, policy_set, tmp_path):
         customer = "acme" if n % 4 == 3 else "demo-city"
         records.append(copy_of(demo[n % 3], start + timedelta(seconds=n * 129), customer))
     store.insert_many(records)
-    records.sort(key=lambda r: r.decision_id)
 
     def export(*args):
         result = run("log", "export", *args, *store.cli_args(), cwd=tmp_path)
