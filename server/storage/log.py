@@ -182,8 +182,9 @@ class DecisionLog:
                 transaction.insert(f"INSERT INTO decisions ({COLUMNS}) VALUES ({marks})", rows)
 
     def _transaction(self):
-        """A context giving a transaction (``scalar(sql)``, ``insert(sql, rows)``) on this process's connection: one transaction that holds the log's write turn (across
-        processes and servers) from its start until it commits, and rolls back on any error."""
+        """A context giving a transaction (``scalar(sql)``, ``insert(sql, rows)``) on this process's
+        connection, which holds the log's write turn (across processes and servers) from its start until
+        it commits, and rolls back on any error."""
         raise NotImplementedError
 
     # -- reading ----------------------------------------------------------------
