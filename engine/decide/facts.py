@@ -10,7 +10,7 @@ from datetime import datetime
 
 from supportpolicy.engine.decide.request import DecisionRequest
 from supportpolicy.engine.errors import FieldError, InvalidRequest
-from supportpolicy.engine.model import Customer, Terms
+from supportpolicy.engine.model import Customer, Terms, comparable_email
 from supportpolicy.engine.vocabulary import DAYS, FACTS
 
 
@@ -47,7 +47,7 @@ def derive(request: DecisionRequest, customer: Customer, terms: Terms) -> Facts:
     schedule = terms.schedule
     local_time = schedule.local(request.received_at)
     holiday = schedule.holidays.name(local_time.date())
-    designated = request.requester_email.lower() in customer.designated_contacts
+    designated = comparable_email(request.requester_email) in customer.designated_contacts
     return Facts(
         received_at=request.received_at,
         local_time=local_time,

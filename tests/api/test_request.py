@@ -151,6 +151,19 @@ def test_a_field_in_the_wrong_form_is_explained_in_words_not_by_its_pattern(clie
     assert error["detail"].startswith(words) and "^" not in error["detail"], error["detail"]
 
 
+@pytest.mark.parametrize("control", ["\x00", "\x01", "\x08", "\x1b", "\x1f", "\x7f", "\x80", "\x85", "\x9b",
+                                     "\x9f"])
+@pytest.mark.parametrize("where", ["local", "domain", "end"])
+def test_an_email_with_a_control_character_is_refused_as_its_message_says(client, control, where):
+    # C0 (NUL included), DEL and C1: the form the error states ("without spaces or control characters").
+    email = {"local": f"it.dir{control}ector@demo-city.gov", "domain": f"it.director@demo{control}-city.gov",
+             "end": f"it.director@demo-city.gov{control}"}[where]
+    (error,) = problem(post(client, with_fields(requester={"email": email})), 422, "invalid-request")["errors"]
+    assert error == {"pointer": "/requester/email",
+                     "detail": "must be an e-mail address: text, one '@', more text, without spaces or control "
+                               "characters"}
+
+
 def test_an_unknown_channel_is_named_with_the_channels_allowed(client):
     document = problem(post(client, with_fields(channel="fax")), 422, "invalid-request")
     assert pointers(document) == ["/channel"]
