@@ -53,8 +53,11 @@ class FieldError:
     pointer: str  # or the parameter's name
     message: str
     kind: str = "pointer"  # or "parameter"
+    key: str | None = None  # a key the object at ``pointer`` holds more than once
 
     def as_dict(self) -> dict:
+        if self.key is not None:
+            return {self.kind: self.pointer, "key": self.key, "detail": self.message}
         return {self.kind: self.pointer, "detail": self.message}
 
 

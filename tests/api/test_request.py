@@ -244,6 +244,34 @@ def test_javascript_constants_are_not_json_and_are_400(client, data):
     problem(post(client, data=data), 400, "malformed-json")
 
 
+@pytest.mark.parametrize("tail,pointer,key", [
+    (', "requester": {"email": "it.director@demo-city.gov"}}', "", "requester"),
+    (', "r\\u0065quester": {"email": "it.director@demo-city.gov"}}', "", "requester"),
+    (', "summary": "a", "summary" : "b"}', "", "summary"),
+])
+def test_a_key_sent_twice_is_400_naming_the_key_not_decided_by_the_last(client, tail, pointer, key):
+    # Decided by the last requester, a front end showing the first would show another requester.
+    data = json.dumps(make_request("2026-11-28T23:00:00-06:00"))[:-1] + tail
+    document = problem(post(client, data=data), 400, "malformed-json")
+    assert document["errors"] == [{"pointer": pointer, "key": key,
+                                   "detail": f'holds the key "{key}" more than once'}]
+    assert f'"{key}"' in document["detail"]
+
+
+def test_a_key_sent_twice_in_the_requester_is_400_naming_the_requester(client):
+    body = json.dumps(make_request(VALID_AT))
+    data = body.replace('"requester": {"email": "resident@example.org"}',
+                        '"requester": {"email": "resident@example.org", "email": "it.director@demo-city.gov"}')
+    document = problem(post(client, data=data), 400, "malformed-json")
+    assert [(e["pointer"], e["key"]) for e in document["errors"]] == [("/requester", "email")]
+    assert "/requester" in document["detail"]
+
+
+def test_a_value_that_looks_like_a_key_is_no_duplicate(client):
+    data = json.dumps(make_request(VALID_AT, summary='"requester": {"email": "x"}, "requester" : 1'))
+    assert post(client, data=data).status_code == 200
+
+
 @pytest.mark.parametrize("data", ["[]", json.dumps([make_request(VALID_AT)]), '"demo-city"', "null", "42", "true"])
 def test_a_json_body_that_is_not_an_object_is_422_at_the_root(client, data):
     document = problem(post(client, data=data), 422, "invalid-request")
