@@ -111,6 +111,18 @@ def test_received_at_at_the_edge_of_the_calendar_is_a_4xx_not_a_server_error(cli
         assert pointers(problem(response, response.status_code)) == ["/received_at"]
 
 
+@pytest.mark.parametrize("received_at,words", [
+    ("2150-12-25T10:00:00-06:00", "is outside the years the contract's holiday calendar knows (US: 1777 to 2100)"),
+    ("2100-12-31T18:00:00-06:00", "puts the response deadline past the years the contract's holiday calendar "
+                                  "knows (US: 1777 to 2100)"),
+])
+def test_a_time_the_holiday_calendar_does_not_know_is_422_naming_received_at(client, received_at, words):
+    # Not decided as a day without holidays: Christmas 2150 is not a working day, in business hours.
+    document = problem(post(client, with_fields(received_at=received_at)), 422, "invalid-request")
+    assert document["errors"] == [{"pointer": "/received_at", "detail": words}]
+    assert "received_at" in document["detail"] and "2100" in document["detail"]
+
+
 @pytest.mark.parametrize("fields,pointer", [
     ({"customer": 5}, "/customer"),
     ({"received_at": 1764259200}, "/received_at"),
