@@ -93,8 +93,26 @@ def _keys_kept(body: object) -> int:
     return count
 
 
-class _Members(list):
-    """An object's members in the order written, a repeated key kept (json's object_pairs_hook)."""
+@dataclass(frozen=True)
+class _Repeating:
+    """An object that names some key more than once: the keys named again, and every member whose value is an
+    object or an array, as written (the first of two equal keys' too: it may repeat keys itself)."""
+
+    repeated: tuple
+    nested: list
+
+
+def _object(pairs: list) -> dict | _Repeating:
+    # json's object_pairs_hook: a dict, as json.loads makes, unless a key comes back (compared in C).
+    members = dict(pairs)
+    if len(members) == len(pairs):
+        return members
+    seen, again, nested = set(), set(), []
+    for key, value in pairs:
+        (again if key in seen else seen).add(key)
+        if type(value) is dict or type(value) is list or type(value) is _Repeating:
+            nested.append((key, value))
+    return _Repeating(tuple(again), nested)
 
 
 def _refuse_duplicate_keys(raw: bytes | str, body: object) -> None:
@@ -105,18 +123,20 @@ def _refuse_duplicate_keys(raw: bytes | str, body: object) -> None:
     as a decision request may be.
     """
     check_limits(body)
-    repeated, stack = set(), [(json.loads(raw, object_pairs_hook=_Members), ())]
+    repeated, stack = [], [(json.loads(raw, object_pairs_hook=_object), ())]
     while stack:
         value, path = stack.pop()
-        if isinstance(value, _Members):
-            seen = set()
-            for key, member in value:
-                if key in seen:
-                    repeated.add((pointer(path), key))
-                seen.add(key)
-                stack.append((member, path + (key,)))
+        if isinstance(value, _Repeating):
+            repeated.extend((pointer(path), key) for key in value.repeated)
+            members = value.nested
+        elif isinstance(value, dict):
+            members = value.items()
         elif isinstance(value, list):
-            stack.extend((member, path + (i,)) for i, member in enumerate(value))
+            members = enumerate(value)
+        else:
+            continue
+        stack.extend((member, path + (key,)) for key, member in members
+                     if isinstance(member, (dict, list, _Repeating)))
     if repeated:
         errors = [FieldError(where, f"holds the key {_shown(key)} more than once", key=key)
                   for where, key in sorted(repeated)]

@@ -84,6 +84,7 @@ def test_a_key_holding_a_slash_or_tilde_is_escaped_in_the_pointer():
     '{"": 1, " ": 2}',  # the empty key and a space are two keys
     '{"a": 1, "A": 2, "\\u00e9": 3, "e\\u0301": 4}',  # distinct keys, however alike
     '[{"a": 1}, {"a": 2}]',  # the same key in two objects
+    '"\\":"', '["\\":", {"a": "\\":"}]',  # a quote and a colon, in a body that is no object
     '{"a": {"a": {"a": 1}}}',
 ])
 def test_a_body_without_a_duplicate_key_is_read_as_written(raw):
