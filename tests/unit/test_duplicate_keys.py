@@ -70,6 +70,19 @@ def test_every_duplicated_key_is_named_once():
     assert sorted(named(refusal(raw))) == [("", "a"), ("", "b"), ("/b", "x"), ("/b", "z")]
 
 
+def test_a_key_repeated_a_hundred_thousand_times_is_one_error():
+    raw = "{" + ",".join(['"a": 1'] * 100_000) + ', "b": {"c": [{"d": 1, "d": 2}]}}'
+    error = refusal(raw.encode())
+    assert named(error) == [("", "a"), ("/b/c/0", "d")]
+    assert len(error.detail) < 300
+
+
+def test_a_repeated_key_inside_the_value_a_later_key_replaces_is_named_too():
+    # orjson keeps the second "b"; the first, which a reader keeping the first key sees, repeats "x".
+    raw = '{"b": {"x": 1, "x": 2}, "b": {"y": 1}}'
+    assert sorted(named(refusal(raw))) == [("", "b"), ("/b", "x")]
+
+
 def test_a_key_holding_a_slash_or_tilde_is_escaped_in_the_pointer():
     assert named(refusal('{"a/b": {"~": {"k": 1, "k": 2}}}')) == [("/a~1b/~0", "k")]
 
