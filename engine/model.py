@@ -149,8 +149,8 @@ def comparable_email(address: str) -> str:
 
     Only ASCII letters are folded, as mail systems fold a domain; every other character stands for itself.
     Unicode case mapping would make look-alikes of a contact into the contact: str.lower() turns the
-    KELVIN SIGN into k (and İ into i and a combining dot), str.casefold() turns ſ into s and the ligature
-    ﬁ into fi, so "\u212aate@example.gov" would be decided as kate@example.gov, a designated contact.
+    KELVIN SIGN (U+212A) into k, and str.casefold() the long s (U+017F) into s and the ligature fi
+    (U+FB01) into fi, so "\\u212aate@example.gov" would be decided as kate@example.gov, a designated contact.
     """
     # str.lower() of an ASCII string changes A-Z only, and is the fastest way there.
     return address.lower() if address.isascii() else address.translate(_ASCII_LOWER)

@@ -48,8 +48,9 @@ def decode_json(raw: bytes | str) -> object:
 
     orjson keeps the last of two equal keys, so a body with two ``requester``
     keys would be decided by the second while anyone reading the first saw
-    another request. Counting the keys written against the keys kept costs about
-    a microsecond; only a body where they differ is read again to name the key.
+    another request. Counting the keys written against the keys kept costs a
+    few microseconds (docs/speed.md); only a body where they differ is read again
+    to name the key.
     """
     try:
         body = orjson.loads(raw)
