@@ -27,6 +27,7 @@ _EXPORTS = {
     "FieldError": "supportpolicy.engine.errors",
     "InvalidRequest": "supportpolicy.engine.errors",
     "NoPolicyInEffect": "supportpolicy.engine.errors",
+    "OutsideHolidayCalendar": "supportpolicy.engine.errors",
     "PolicyError": "supportpolicy.engine.errors",
     "PolicySetInvalid": "supportpolicy.engine.errors",
     "UnknownCustomer": "supportpolicy.engine.errors",

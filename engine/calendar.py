@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Iterator, Mapping
 from zoneinfo import ZoneInfo
 
 import holidays as holiday_calendars
 
+from supportpolicy.engine.errors import OutsideHolidayCalendar
 from supportpolicy.engine.vocabulary import DAYS
 
 # A schedule with no opening in this many days is refused rather than searched forever.
@@ -32,6 +33,14 @@ def _public_holidays(country: str, subdivision: str | None, observed: bool, year
     return dict(calendar.items())
 
 
+@lru_cache(maxsize=None)
+def _known_years(country: str, subdivision: str | None) -> tuple[int, int]:
+    # Each country's class in the holidays package has data from start_year to end_year (the US: 1777 to
+    # 2100); outside them it quietly returns no holiday at all.
+    calendar = holiday_calendars.country_holidays(country, subdiv=subdivision)
+    return calendar.start_year, calendar.end_year
+
+
 def minutes(hhmm: str) -> int:
     hours, mins = hhmm.split(":")
     return int(hours) * 60 + int(mins)
@@ -45,12 +54,27 @@ class HolidayCalendar:
     added: Mapping[date, str]
     removed: frozenset
 
+    @cached_property
+    def known_years(self) -> tuple[int, int] | None:
+        """The first and last years the public calendar has data for; None without one (dates added and
+        removed are known in any year)."""
+        return None if self.country is None else _known_years(self.country, self.subdivision)
+
+    def check_known(self, day: date) -> None:
+        """Raise OutsideHolidayCalendar when the public calendar has no data for ``day``'s year."""
+        years = self.known_years
+        if years is not None and not years[0] <= day.year <= years[1]:
+            label = self.country if self.subdivision is None else f"{self.country}-{self.subdivision}"
+            raise OutsideHolidayCalendar(label, years, day)
+
     def name(self, day: date) -> str | None:
-        """The holiday's name on this local date, or None."""
+        """The holiday's name on this local date, or None; OutsideHolidayCalendar for a day whose public
+        holidays are not known (an added or removed date is known in any year)."""
         if day in self.added:
             return self.added[day]
         if self.country is None or day in self.removed:
             return None
+        self.check_known(day)
         return _public_holidays(self.country, self.subdivision, self.observed, day.year).get(day)
 
 
@@ -111,8 +135,9 @@ class SupportSchedule:
         return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=self.zone).astimezone(timezone.utc)
 
     def is_open(self, instant: datetime) -> bool:
-        opens, _ = next(self.openings(instant))
-        return opens <= instant
+        # Only the instant's own local day: its openings end by the next midnight, and a later day (perhaps one
+        # the holiday calendar does not know) cannot tell whether support is open now.
+        return any(opens <= instant < closes for opens, closes in self.day(self.local(instant).date()))
 
     def next_opening(self, instant: datetime) -> datetime:
         """``instant`` itself while support is open, else when it next opens."""

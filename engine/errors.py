@@ -53,8 +53,11 @@ class FieldError:
     pointer: str  # or the parameter's name
     message: str
     kind: str = "pointer"  # or "parameter"
+    key: str | None = None  # a key the object at ``pointer`` holds more than once
 
     def as_dict(self) -> dict:
+        if self.key is not None:
+            return {self.kind: self.pointer, "key": self.key, "detail": self.message}
         return {self.kind: self.pointer, "detail": self.message}
 
 
@@ -125,6 +128,36 @@ class NoPolicyInEffect(EngineError):
         """The same error, naming the field or query parameter that gave the time."""
         return NoPolicyInEffect(self.what, self.first, FieldError(
             name, f"is before {self.what} takes effect ({self.first.isoformat()})", kind))
+
+
+class OutsideHolidayCalendar(InvalidRequest):
+    """A day the public holiday calendar has no data for: the holidays package knows each country's
+    holidays from a first to a last year, and finds none outside them.
+
+    Deciding on such a day would silently treat every holiday as a working day,
+    so it is refused; ``naming`` says which request field led there.
+    """
+
+    def __init__(self, calendar: str, years: tuple[int, int], day: date, field: FieldError | None = None,
+                 detail: str | None = None):
+        self.calendar, self.years, self.day = calendar, years, day
+        super().__init__(detail or f"{day.isoformat()} is outside {self.known}", [field] if field else ())
+
+    @property
+    def known(self) -> str:
+        return f"the years the contract's holiday calendar knows ({self.calendar}: {self.years[0]} to {self.years[1]})"
+
+    def naming(self, name: str, kind: str = "pointer", deadline: bool = False) -> "OutsideHolidayCalendar":
+        """The same error, naming the field or query parameter whose time (or whose deadline) led to the day."""
+        asked = name.lstrip("/")
+        if deadline:
+            problem = f"puts the response deadline past {self.known}"
+            detail = (f"{asked}: the response deadline would count support hours on {self.day.isoformat()}, "
+                      f"outside {self.known}, whose holidays are unknown")
+        else:
+            problem = f"is outside {self.known}"
+            detail = f"{asked}: {self.day.isoformat()} (local date) is outside {self.known}, whose holidays are unknown"
+        return OutsideHolidayCalendar(self.calendar, self.years, self.day, FieldError(name, problem, kind), detail)
 
 
 class PolicySetInvalid(EngineError):

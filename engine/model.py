@@ -141,13 +141,28 @@ class Plan:
     positions: Mapping  # JSON path -> (line, column) in the file
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def comparable_email(address: str) -> str:
+    """The form in which a requester's address is compared with the designated contacts': A-Z as a-z.
+
+    Only ASCII letters are folded, as mail systems fold a domain; every other character stands for itself.
+    Unicode case mapping would make look-alikes of a contact into the contact: str.lower() turns the
+    KELVIN SIGN (U+212A) into k, and str.casefold() the long s (U+017F) into s and the ligature fi
+    (U+FB01) into fi, so "\\u212aate@example.gov" would be decided as kate@example.gov, a designated contact.
+    """
+    # str.lower() of an ASCII string changes A-Z only, and is the fastest way there.
+    return address.lower() if address.isascii() else address.translate(_ASCII_LOWER)
+
+
 @dataclass(frozen=True)
 class Customer:
     file: PolicyFile
     name: str | None
     plan_id: str
     plan_version: str | None  # None: whichever version is in effect
-    designated_contacts: frozenset  # lower-cased e-mail addresses
+    designated_contacts: frozenset  # e-mail addresses, as comparable_email gives them
     overrides: Mapping
     positions: Mapping  # JSON path -> (line, column) in the file
 

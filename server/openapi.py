@@ -170,7 +170,8 @@ def _operations():
         "summary": "A customer's terms in force at a time, each with the file and line it comes from",
         "parameters": [customer_id, _query(
             "at", f"The instant (RFC 3339 with an offset{_SPELLINGS}, from 2000 to 2199) [default: now]. Before the "
-                  "customer's first contract takes effect the answer is a 422 no-policy-in-effect.",
+                  "customer's first contract takes effect the answer is a 422 no-policy-in-effect; outside the years "
+                  "the contract's holiday calendar knows (the US calendar: up to 2100), a 422 invalid-request.",
             {"type": "string", "pattern": POLICY_INSTANT}, "2026-11-27T10:00:00-06:00")],
         "responses": {**_json("The terms in force.", _ref("CustomerTerms")),
                       **_problems(404, "unknown-customer", "not-found"),
@@ -182,7 +183,9 @@ def _operations():
                    "holidays",
         "parameters": [customer_id, _query(
             "week_of", "A day of the week shown (YYYY-MM-DD, from 2000 to 2199), which starts on its Monday "
-                       "[default: today in the customer's time zone].",
+                       "[default: today in the customer's time zone]. A week reaching past the years the contract's "
+                       "holiday calendar knows (the US calendar: up to 2100) is a 422 invalid-request; the upcoming "
+                       "holidays stop at the calendar's last year.",
             {"type": "string", "format": "date", "pattern": POLICY_DATE}, "2026-11-23")],
         "responses": {**_json("The week's coverage, in the customer's time zone.", _ref("Coverage")),
                       **_problems(404, "unknown-customer", "not-found"), **_problems(422, "invalid-request")},

@@ -18,7 +18,8 @@ PROBLEM_TYPES = {
     "invalid-request": "The request body is valid JSON but a field is missing or wrong; see `errors`.",
     "unknown-customer": "The customer named in the request has no contract in the policy set.",
     "no-policy-in-effect": "No version of the contract was in effect at the request's received_at.",
-    "malformed-json": "The request body is not valid JSON.",
+    "malformed-json": "The request body is not valid JSON, or one of its objects names a key more than once "
+                      "(`errors` names each such key and, by JSON Pointer, the object that holds it).",
     "unsupported-media-type": "The request body must be sent as application/json.",
     "payload-too-large": "The request body is larger than the server accepts (1 MiB).",
     "limit-exceeded": "The request body nests deeper (8 levels), holds more items in one object or array (64) "

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from supportpolicy.engine.decide.facts import Facts
 from supportpolicy.engine.decide.terms import term_value
+from supportpolicy.engine.errors import OutsideHolidayCalendar
 from supportpolicy.engine.model import Deadline, Outcome, PolicyReference, TermReference, Terms
 
 
@@ -88,7 +89,11 @@ def _resolve(value, facts: Facts, terms: Terms):
     if isinstance(value, Deadline):
         schedule = terms.schedule
         start = facts.received_at
-        if value.start == "next_opening":
-            start = schedule.next_opening(start)
-        return schedule.local(schedule.deadline(start, _resolve(value.within, facts, terms)))
+        try:
+            if value.start == "next_opening":
+                start = schedule.next_opening(start)
+            return schedule.local(schedule.deadline(start, _resolve(value.within, facts, terms)))
+        except OutsideHolidayCalendar as error:
+            # Support hours counted on a day whose holidays are unknown: no deadline rather than a wrong one.
+            raise error.naming("/received_at", deadline=True) from None
     return value

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from supportpolicy.engine.decide.request import DecisionRequest
-from supportpolicy.engine.errors import FieldError, InvalidRequest
-from supportpolicy.engine.model import Customer, Terms
+from supportpolicy.engine.errors import FieldError, InvalidRequest, OutsideHolidayCalendar
+from supportpolicy.engine.model import Customer, Terms, comparable_email
 from supportpolicy.engine.vocabulary import DAYS, FACTS
 
 
@@ -46,13 +46,17 @@ def derive(request: DecisionRequest, customer: Customer, terms: Terms) -> Facts:
 
     schedule = terms.schedule
     local_time = schedule.local(request.received_at)
-    holiday = schedule.holidays.name(local_time.date())
-    designated = request.requester_email.lower() in customer.designated_contacts
+    try:
+        holiday = schedule.holidays.name(local_time.date())
+        in_business_hours = schedule.is_open(request.received_at)
+    except OutsideHolidayCalendar as error:
+        raise error.naming("/received_at") from None
+    designated = comparable_email(request.requester_email) in customer.designated_contacts
     return Facts(
         received_at=request.received_at,
         local_time=local_time,
         holiday=holiday,
-        in_business_hours=schedule.is_open(request.received_at),
+        in_business_hours=in_business_hours,
         on_holiday=holiday is not None,
         day_of_week=DAYS[local_time.weekday()],
         emergency=terms.categories[request.category].emergency,

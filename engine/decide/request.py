@@ -1,6 +1,7 @@
 """A decision request: checked against its JSON Schema, then made a value."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,12 +43,115 @@ class DecisionRequest:
 
 def decode_json(raw: bytes | str) -> object:
     """Strict JSON (RFC 8259, decoded by orjson): no NaN or Infinity, integers within
-    64 bits, nesting within orjson's limit; any failure is a MalformedRequest."""
+    64 bits, nesting within orjson's limit, no object naming a key twice; any failure is
+    a MalformedRequest.
+
+    orjson keeps the last of two equal keys, so a body with two ``requester``
+    keys would be decided by the second while anyone reading the first saw
+    another request. Counting the keys written against the keys kept costs a
+    few microseconds (docs/speed.md); only a body where they differ is read again
+    to name the key.
+    """
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise MalformedRequest(f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, "
                                f"column {exc.colno}") from None
+    if _keys_written(raw) != _keys_kept(body):
+        _refuse_duplicate_keys(raw, body)
+    return body
+
+
+_JSON_SPACE = b" \t\n\r"
+_NO_JSON_SPACE = str.maketrans("", "", " \t\n\r")
+
+
+def _keys_written(raw: bytes | str) -> int:
+    """At least the number of keys the text writes, and exactly that unless a string holds a quote and a colon.
+
+    Every key ends with a quote followed, after any whitespace, by its colon;
+    without the whitespace, each is one '":'. A string can only add to the
+    count (an escaped quote before a colon), which costs a second reading, never a
+    duplicate missed.
+    """
+    if isinstance(raw, str):
+        return raw.translate(_NO_JSON_SPACE).count('":')
+    return bytes(raw).translate(None, _JSON_SPACE).count(b'":')
+
+
+def _keys_kept(body: object) -> int:
+    """The keys of every object of the decoded body, in which each key is kept once."""
+    if type(body) is not dict and type(body) is not list:
+        return 0
+    count, stack = 0, [body]
+    while stack:
+        value = stack.pop()
+        if type(value) is dict:
+            count += len(value)
+            value = value.values()
+        # Only containers go on the stack: a request's values are mostly strings.
+        stack.extend([v for v in value if type(v) is dict or type(v) is list])
+    return count
+
+
+@dataclass(frozen=True)
+class _Repeating:
+    """An object that names some key more than once: the keys named again, and every member whose value is an
+    object or an array, as written (the first of two equal keys' too: it may repeat keys itself)."""
+
+    repeated: tuple
+    nested: list
+
+
+def _object(pairs: list) -> dict | _Repeating:
+    # json's object_pairs_hook: a dict, as json.loads makes, unless a key comes back (compared in C).
+    members = dict(pairs)
+    if len(members) == len(pairs):
+        return members
+    seen, again, nested = set(), set(), []
+    for key, value in pairs:
+        (again if key in seen else seen).add(key)
+        if type(value) is dict or type(value) is list or type(value) is _Repeating:
+            nested.append((key, value))
+    return _Repeating(tuple(again), nested)
+
+
+def _refuse_duplicate_keys(raw: bytes | str, body: object) -> None:
+    """Raise MalformedRequest naming each key an object holds twice, and where; return when none does.
+
+    The limits come first: the standard library's parser, which keeps every
+    member, recurses, so it only reads again a body as small and as shallow
+    as a decision request may be.
+    """
+    check_limits(body)
+    repeated, stack = [], [(json.loads(raw, object_pairs_hook=_object), ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, _Repeating):
+            repeated.extend((pointer(path), key) for key in value.repeated)
+            members = value.nested
+        elif isinstance(value, dict):
+            members = value.items()
+        elif isinstance(value, list):
+            members = enumerate(value)
+        else:
+            continue
+        stack.extend((member, path + (key,)) for key, member in members
+                     if isinstance(member, (dict, list, _Repeating)))
+    if repeated:
+        errors = [FieldError(where, f"holds the key {_shown(key)} more than once", key=key)
+                  for where, key in sorted(repeated)]
+        places = [f"{_shown(e.key)} {'at the top level' if not e.pointer else 'in the object at ' + e.pointer}"
+                  for e in errors]
+        more = f" and {len(places) - 3} more" if len(places) > 3 else ""
+        raise MalformedRequest(f"the body names a key more than once in one object: {', '.join(places[:3])}{more}; "
+                               "send each key once", errors)
+
+
+def _shown(key: str) -> str:
+    # JSON-quoted, so a key of control characters or quotes reads as written; a long one is cut short.
+    text = json.dumps(key)
+    return text if len(text) <= 80 else text[:76] + '..."'
 
 
 def check_limits(body: object, path: tuple = (), depth: int = 0, limits: Limits = LIMITS) -> None:

@@ -13,7 +13,7 @@ from supportpolicy.engine.load.files import Document
 from supportpolicy.engine.load.plans import check_terms
 from supportpolicy.engine.load.schemas import schema_errors
 from supportpolicy.engine.load.yamlsource import Source, child_path
-from supportpolicy.engine.model import Customer, Plan, Terms
+from supportpolicy.engine.model import Customer, Plan, Terms, comparable_email
 from supportpolicy.engine.vocabulary import replaced_whole
 
 
@@ -21,7 +21,7 @@ def build_customer(doc: Document) -> tuple[Customer | None, list[PolicyError]]:
     data = doc.source.data
     errors, contacts = [], set()
     for i, contact in enumerate(data["designated_contacts"]):
-        email = contact["email"].lower()
+        email = comparable_email(contact["email"])
         if email in contacts:
             errors.append(doc.source.error(f"$.designated_contacts[{i}].email", "duplicate_contact",
                                            f"{contact['email']} is listed twice; keep one"))

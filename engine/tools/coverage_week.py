@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from supportpolicy.engine.errors import NoPolicyInEffect, UnknownCustomer
+from supportpolicy.engine.errors import NoPolicyInEffect, OutsideHolidayCalendar, UnknownCustomer
 from supportpolicy.engine.model import Contract
 
 DAYS_SHOWN = 7
@@ -86,12 +86,15 @@ def week_of(day: date) -> date:
 
 def coverage_week(policy_set, customer_id: str, day: date | None = None) -> CoverageWeek:
     """The customer's coverage for the week (Monday to Sunday, in the schedule's zone) holding ``day``,
-    by default today there."""
+    by default today there; the upcoming holidays stop where the holiday calendar's data does."""
     if customer_id not in policy_set.customers:
         raise UnknownCustomer(customer_id)
     zone = policy_set.time_zone(customer_id)
     first = week_of(day or datetime.now(zone).date())
-    shown = tuple(_day(policy_set, customer_id, first + timedelta(days=n), zone) for n in range(DAYS_SHOWN))
+    try:
+        shown = tuple(_day(policy_set, customer_id, first + timedelta(days=n), zone) for n in range(DAYS_SHOWN))
+    except OutsideHolidayCalendar as error:
+        raise error.naming("week_of", "parameter") from None
     contracted = [d.contract for d in shown if d.contract is not None]
     named = [c.customer for c in contracted] or policy_set.customers[customer_id][:1]
     return CoverageWeek(customer_id, named[-1].name, zone.key, shown,
@@ -134,7 +137,10 @@ def _upcoming_holidays(policy_set, customer_id: str, first: date, zone) -> tuple
     for n in range(HOLIDAY_LOOKAHEAD_DAYS):
         day = first + timedelta(days=n)
         contract = _contract(policy_set, customer_id, _midnight(day, zone))
-        name = contract and contract.terms.schedule.holidays.name(day)
+        try:
+            name = contract and contract.terms.schedule.holidays.name(day)
+        except OutsideHolidayCalendar:
+            break  # the calendar's data ends: what follows is not known, so it is not listed
         if name:
             found.append((day, name))
             if len(found) == UPCOMING_HOLIDAYS:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from supportpolicy.engine.errors import NoPolicyInEffect
+from supportpolicy.engine.errors import NoPolicyInEffect, OutsideHolidayCalendar
 from supportpolicy.engine.load.yamlsource import child_path
 from supportpolicy.engine.vocabulary import TERM_SECTIONS, replaced_whole
 
@@ -15,6 +15,12 @@ def terms_in_force(policy_set, customer_id: str, at: datetime) -> dict:
     try:
         contract = policy_set.contract(customer_id, at)
     except NoPolicyInEffect as error:
+        raise error.naming("at", "parameter") from None
+    schedule = contract.terms.schedule
+    try:
+        # As a decision at ``at`` would be refused, so are the terms: they would be applied without holidays.
+        schedule.holidays.check_known(schedule.local(at).date())
+    except OutsideHolidayCalendar as error:
         raise error.naming("at", "parameter") from None
     customer, plan = contract.customer, contract.plan
     terms = []

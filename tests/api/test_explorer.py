@@ -208,6 +208,25 @@ def test_a_bad_week_of_is_a_422_naming_the_parameter(client, value):
     assert [e["parameter"] for e in problem["errors"]] == ["week_of"]
 
 
+@pytest.mark.parametrize("value", ["2150-12-25", "2100-12-27", "2101-01-01", "2199-12-31"])
+def test_a_week_the_holiday_calendar_does_not_know_is_a_422_naming_week_of(client, value):
+    # The week of Monday 2100-12-27 ends in 2101, past the last year of the US calendar (2100).
+    response = week(client, value)
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert problem["type"] == "/problems/invalid-request" and "week_of" in problem["detail"]
+    assert problem["errors"] == [{"parameter": "week_of", "detail": "is outside the years the contract's holiday "
+                                                                    "calendar knows (US: 1777 to 2100)"}]
+
+
+def test_the_last_known_week_lists_the_holidays_up_to_the_calendars_end(client):
+    document = week(client, "2100-12-20").get_json()
+    assert [d["holiday"] for d in document["days"]][4:6] == ["Christmas Day (observed)", "Christmas Day"]
+    assert document["upcoming_holidays"] == [{"date": "2100-12-24", "name": "Christmas Day (observed)"},
+                                             {"date": "2100-12-25", "name": "Christmas Day"},
+                                             {"date": "2100-12-31", "name": "New Year's Day (observed)"}]
+
+
 def test_an_unknown_customer_is_a_404_problem(client):
     response = week(client, "2026-11-26", customer="no-such-city")
     assert response.status_code == 404 and response.mimetype == "application/problem+json"

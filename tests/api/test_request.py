@@ -111,6 +111,18 @@ def test_received_at_at_the_edge_of_the_calendar_is_a_4xx_not_a_server_error(cli
         assert pointers(problem(response, response.status_code)) == ["/received_at"]
 
 
+@pytest.mark.parametrize("received_at,words", [
+    ("2150-12-25T10:00:00-06:00", "is outside the years the contract's holiday calendar knows (US: 1777 to 2100)"),
+    ("2100-12-31T18:00:00-06:00", "puts the response deadline past the years the contract's holiday calendar "
+                                  "knows (US: 1777 to 2100)"),
+])
+def test_a_time_the_holiday_calendar_does_not_know_is_422_naming_received_at(client, received_at, words):
+    # Not decided as a day without holidays: Christmas 2150 is not a working day, in business hours.
+    document = problem(post(client, with_fields(received_at=received_at)), 422, "invalid-request")
+    assert document["errors"] == [{"pointer": "/received_at", "detail": words}]
+    assert "received_at" in document["detail"] and "2100" in document["detail"]
+
+
 @pytest.mark.parametrize("fields,pointer", [
     ({"customer": 5}, "/customer"),
     ({"received_at": 1764259200}, "/received_at"),
@@ -149,6 +161,19 @@ def test_a_field_in_the_wrong_form_is_explained_in_words_not_by_its_pattern(clie
     (error,) = problem(post(client, with_fields(**fields)), 422, "invalid-request")["errors"]
     assert error["pointer"] == pointer
     assert error["detail"].startswith(words) and "^" not in error["detail"], error["detail"]
+
+
+@pytest.mark.parametrize("control", ["\x00", "\x01", "\x08", "\x1b", "\x1f", "\x7f", "\x80", "\x85", "\x9b",
+                                     "\x9f"])
+@pytest.mark.parametrize("where", ["local", "domain", "end"])
+def test_an_email_with_a_control_character_is_refused_as_its_message_says(client, control, where):
+    # C0 (NUL included), DEL and C1: the form the error states ("without spaces or control characters").
+    email = {"local": f"it.dir{control}ector@demo-city.gov", "domain": f"it.director@demo{control}-city.gov",
+             "end": f"it.director@demo-city.gov{control}"}[where]
+    (error,) = problem(post(client, with_fields(requester={"email": email})), 422, "invalid-request")["errors"]
+    assert error == {"pointer": "/requester/email",
+                     "detail": "must be an e-mail address: text, one '@', more text, without spaces or control "
+                               "characters"}
 
 
 def test_an_unknown_channel_is_named_with_the_channels_allowed(client):
@@ -229,6 +254,34 @@ def test_a_body_that_is_not_json_is_400(client, data):
 def test_javascript_constants_are_not_json_and_are_400(client, data):
     # RFC 8259 has no NaN or Infinity; a body using them is unparsable.
     problem(post(client, data=data), 400, "malformed-json")
+
+
+@pytest.mark.parametrize("tail,pointer,key", [
+    (', "requester": {"email": "it.director@demo-city.gov"}}', "", "requester"),
+    (', "r\\u0065quester": {"email": "it.director@demo-city.gov"}}', "", "requester"),
+    (', "summary": "a", "summary" : "b"}', "", "summary"),
+])
+def test_a_key_sent_twice_is_400_naming_the_key_not_decided_by_the_last(client, tail, pointer, key):
+    # Decided by the last requester, a front end showing the first would show another requester.
+    data = json.dumps(make_request("2026-11-28T23:00:00-06:00"))[:-1] + tail
+    document = problem(post(client, data=data), 400, "malformed-json")
+    assert document["errors"] == [{"pointer": pointer, "key": key,
+                                   "detail": f'holds the key "{key}" more than once'}]
+    assert f'"{key}"' in document["detail"]
+
+
+def test_a_key_sent_twice_in_the_requester_is_400_naming_the_requester(client):
+    body = json.dumps(make_request(VALID_AT))
+    data = body.replace('"requester": {"email": "resident@example.org"}',
+                        '"requester": {"email": "resident@example.org", "email": "it.director@demo-city.gov"}')
+    document = problem(post(client, data=data), 400, "malformed-json")
+    assert [(e["pointer"], e["key"]) for e in document["errors"]] == [("/requester", "email")]
+    assert "/requester" in document["detail"]
+
+
+def test_a_value_that_looks_like_a_key_is_no_duplicate(client):
+    data = json.dumps(make_request(VALID_AT, summary='"requester": {"email": "x"}, "requester" : 1'))
+    assert post(client, data=data).status_code == 200
 
 
 @pytest.mark.parametrize("data", ["[]", json.dumps([make_request(VALID_AT)]), '"demo-city"', "null", "42", "true"])

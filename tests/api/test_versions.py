@@ -502,6 +502,19 @@ def test_a_time_before_the_contract_is_a_422_problem(versioned):
     assert first.status_code == 200 and first.get_json()["contract"]["version"] == "2026.1"
 
 
+@pytest.mark.parametrize("at", ["2150-12-25T10:00:00-06:00", "2101-01-01T06:00:00Z"])
+def test_a_time_the_holiday_calendar_does_not_know_is_a_422_naming_at(client, at):
+    # 2101-01-01 06:00 UTC is 2101's first instant in Chicago, a year the US calendar (to 2100) does not know.
+    response = client.get("/v1/customers/demo-city", query_string={"at": at})
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert problem["type"] == "/problems/invalid-request" and "at" in problem["detail"]
+    assert problem["errors"] == [{"parameter": "at", "detail": "is outside the years the contract's holiday "
+                                                               "calendar knows (US: 1777 to 2100)"}]
+    last = client.get("/v1/customers/demo-city", query_string={"at": "2101-01-01T05:59:59Z"})
+    assert last.status_code == 200
+
+
 def test_a_request_before_the_first_customer_version_is_refused(versioned):
     with pytest.raises(NoPolicyInEffect):
         after_hours(load(versioned), "2026-01-01T05:59:59Z")

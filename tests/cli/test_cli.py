@@ -417,6 +417,14 @@ def test_decide_a_request_that_is_not_json_exits_1(tmp_path):
     assert "JSON" in result.stderr_text
 
 
+def test_decide_a_request_naming_a_key_twice_exits_1_naming_it(tmp_path):
+    text = json.dumps(REQUEST)[:-1] + ', "requester": {"email": "someone@example.org"}}'
+    result = run("decide", "-", cwd=tmp_path, stdin=text.encode())
+    assert result.returncode == 1
+    assert result.stdout_text == ""
+    assert '"requester"' in result.stderr_text and "more than once" in result.stderr_text
+
+
 @pytest.mark.parametrize("case", ["unknown-time-zone", "unknown-fact", "missing-decision"])
 def test_decide_with_a_broken_policy_set_exits_3(tmp_path, case):
     result = run("decide", "--policies", CASES / case / "policies", "--rules", CASES / case / "rules", "-",
