@@ -17,7 +17,8 @@ from pathlib import Path
 
 import orjson
 
-from supportpolicy.engine.errors import EngineError
+from supportpolicy.engine.decide.request import decode_json
+from supportpolicy.engine.errors import EngineError, MalformedRequest
 
 IGNORED = ("decision_id", "policy", "trace")
 
@@ -57,9 +58,9 @@ def read_requests(path_or_stream):
                 continue
             where = {"line": number}
             try:
-                body = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                yield where, None, f"not JSON: {exc}"
+                body = decode_json(line)  # as the API reads a body: a key named twice is refused, not guessed
+            except MalformedRequest as exc:
+                yield where, None, f"not JSON: {exc.detail}"
                 continue
             if isinstance(body, dict) and "request" in body and "decision" in body:
                 body = body["request"]  # a decision log record (supportpolicy log export)

@@ -216,3 +216,14 @@ def test_a_generated_body_with_an_injected_duplicate_is_always_refused(body, sty
     with pytest.raises(MalformedRequest) as caught:
         decode_json(raw.encode())
     assert [(e.pointer, e.key) for e in caught.value.errors] == [(pointer(path), key)]
+
+
+def test_impact_skips_a_replayed_line_that_names_a_key_twice():
+    import io
+
+    from supportpolicy.engine.tools.impact import read_requests
+
+    lines = b'{"customer": "demo-city"}\n{"customer": "demo-city", "customer": "other"}\n'
+    (first, second) = list(read_requests(io.BytesIO(lines)))
+    assert first[1] == {"customer": "demo-city"} and first[2] is None
+    assert second[1] is None and '"customer"' in second[2] and "more than once" in second[2]
