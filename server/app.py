@@ -22,10 +22,10 @@ MAX_BODY = 1024 * 1024
 request_log = logging.getLogger("supportpolicy.requests")
 
 # The scope each endpoint needs when tokens are configured; others are open
-# (liveness, the OpenAPI document, problem types).
+# (liveness, the OpenAPI document, problem types, the explorer's static files).
 SCOPE_OF = {"decide": "decide", "logged_decision": "read", "logged_decisions": "read", "customer": "read",
             "customers": "read", "customer_coverage": "read", "policies": "read", "status": "read",
-            "reload": "admin"}
+            "reload": "admin", "prometheus": "metrics"}
 # The policy explorer: static files only; the page asks the API above for everything it shows.
 EXPLORER = Path(__file__).parent / "explorer"
 EXPLORER_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

@@ -25,7 +25,7 @@ PROBLEM_TYPES = {
                       "or more values in all (1,024) than the server accepts; `errors` names where.",
     "not-found": "There is no resource at this path.",
     "unauthorized": "The request has no valid bearer token (Authorization: Bearer <token>).",
-    "forbidden": "The token is valid but lacks the scope this endpoint needs (decide, read or admin).",
+    "forbidden": "The token is valid but lacks the scope this endpoint needs (decide, read, admin or metrics).",
     "method-not-allowed": "The resource exists but does not accept this method.",
     "engine-error": "The policy engine could not decide this request.",
     "decision-log-unavailable": "The decision was made but could not be written to the decision log, so it was not "

@@ -8,7 +8,7 @@ import click
 import orjson
 
 from supportpolicy.engine.errors import EngineError
-from supportpolicy.server.auth import SCOPES, TokenFileError, add_token, is_loopback, load_tokens
+from supportpolicy.server.auth import SCOPE_ALLOWS, SCOPES, TokenFileError, add_token, is_loopback, load_tokens
 from supportpolicy.server.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -130,7 +130,8 @@ def token_group():
 @token_group.command("add")
 @click.argument("name")
 @click.option("--scopes", required=True, metavar="SCOPE[,SCOPE...]",
-              help=f"What the token may do: {', '.join(SCOPES)} (comma-separated).")
+              help="What the token may do, comma-separated: "
+                   + "; ".join(f"{scope} ({allows})" for scope, allows in SCOPE_ALLOWS.items()) + ".")
 @click.option("--tokens", "tokens_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
               envvar="SUPPORTPOLICY_TOKENS_FILE", help="The token file to add it to (created if missing).")
 def token_add(name, scopes, tokens_file):
