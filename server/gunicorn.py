@@ -134,4 +134,8 @@ def serve(live, bind: str, workers: int, decision_log=None, watch: bool = True, 
                        "on_reload": on_reload, "when_ready": when_ready,
                        "child_exit": lambda arbiter, worker: worker_exited(worker.pid),
                        # gunicorn 27's control socket sits at one path per user: two servers would share it.
-                       "control_socket_disable": True}).run()
+                       "control_socket_disable": True,
+                       # gunicorn takes SCRIPT_NAME (and PATH_INFO) from request headers of trusted peers, by
+                       # default loopback ones, and strips SCRIPT_NAME off the path (a 500 when it is no prefix).
+                       # This server is mounted at / and no proxy sets them: no header may change routing.
+                       "forwarder_headers": ""}).run()

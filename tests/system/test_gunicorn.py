@@ -61,3 +61,29 @@ def test_the_client_bytes_quoted_in_a_detail_are_cut_short(port):
     _, _, body = exchange(port, b"GET /" + b"<x>" * 2000 + b" HTTP/1.1\r\nHost: t\r\n\r\n")
     document = json.loads(body)
     assert len(document["detail"]) <= 200
+
+
+# No request header changes routing: gunicorn honours SCRIPT_NAME and PATH_INFO headers from loopback clients
+# by default (its forwarded_allow_ips), stripping SCRIPT_NAME off the path, and answered one that was no prefix
+# of the path with a 500. serve trusts no such header, so the path alone routes.
+
+@pytest.mark.parametrize("raw,status,what", [
+    (b"GET /healthz HTTP/1.1\r\nHost: t\r\nSCRIPT_NAME: /x\r\nConnection: close\r\n\r\n", 200, "healthz"),
+    (b"GET /v1/healthz HTTP/1.1\r\nHost: t\r\nSCRIPT_NAME: /v1\r\nConnection: close\r\n\r\n", 404, "not-found"),
+    (b"GET /v1/nothing HTTP/1.1\r\nHost: t\r\nPATH_INFO: /healthz\r\nConnection: close\r\n\r\n", 404, "not-found"),
+    (b"GET /healthz HTTP/1.1\r\nHost: t\r\nScript_Name: /x\r\nConnection: close\r\n\r\n", 200, "healthz"),
+], ids=["script-name-not-a-prefix", "script-name-a-prefix", "path-info", "script-name-any-case"])
+def test_no_request_header_changes_routing_or_makes_a_5xx(port, raw, status, what):
+    got, headers, body = exchange(port, raw)
+    assert got == status, body
+    document = json.loads(body)
+    if what == "healthz":
+        assert document["status"] == "ok"
+    else:
+        assert headers["content-type"] == "application/problem+json" and document["type"] == f"/problems/{what}"
+
+
+def test_an_absolute_form_request_line_with_no_path_is_not_redirected_to_its_host(port):
+    got, headers, body = exchange(port, b"GET http://evil.example HTTP/1.1\r\nHost: evil.example\r\n"
+                                        b"Connection: close\r\n\r\n")
+    assert got == 200 and "location" not in headers and b"<html" in body.lower()
