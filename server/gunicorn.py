@@ -26,6 +26,9 @@ from supportpolicy.server.app import create_app
 from supportpolicy.server.metrics import use_multiprocess, worker_exited
 from supportpolicy.server.watch import PolicyWatcher
 
+THREADS = 16  # per worker: requests answered at once by one worker (slow clients never hold one: server.worker)
+KEEPALIVE = 5  # seconds an idle connection (new, or between requests) is kept open
+
 
 class _Application(BaseApplication):
     def __init__(self, app, options: dict):
@@ -100,7 +103,8 @@ def _refuse_new_connections_on_term(arbiter) -> None:
     arbiter.handle_term = stop_listening_then_terminate
 
 
-def serve(live, bind: str, workers: int, decision_log=None, watch: bool = True, echo=print, tokens=None) -> None:
+def serve(live, bind: str, workers: int, decision_log=None, watch: bool = True, echo=print, tokens=None,
+          threads: int = THREADS) -> None:
     use_multiprocess(tempfile.mkdtemp(prefix="supportpolicy-metrics-"))
     _log_requests()
     _answer_unparsable_requests_with_problems()
@@ -129,7 +133,10 @@ def serve(live, bind: str, workers: int, decision_log=None, watch: bool = True, 
     # Everything loaded so far lives as long as the server: keep it out of the
     # garbage collector's scans, and so out of the workers' copy-on-write pages.
     gc.freeze()
-    _Application(app, {"bind": bind, "workers": workers, "preload_app": True, "accesslog": None,
+    # server.worker: gunicorn's threaded worker, in which slow and idle clients hold no thread.
+    _Application(app, {"bind": bind, "workers": workers, "worker_class": "supportpolicy.server.worker.Worker",
+                       "threads": threads, "keepalive": KEEPALIVE, "worker_connections": 1000,
+                       "preload_app": True, "accesslog": None,
                        "graceful_timeout": 20, "timeout": 30, "proc_name": "supportpolicy",
                        "on_reload": on_reload, "when_ready": when_ready,
                        "child_exit": lambda arbiter, worker: worker_exited(worker.pid),
