@@ -80,7 +80,7 @@ def _signal_master() -> None:
 def _refuse_new_connections_on_term(arbiter) -> None:
     """On SIGTERM, stop listening at once, while the workers finish the requests they have.
 
-    gunicorn's master closes only its own copy of the listening socket; a sync worker keeps its copy
+    gunicorn's master closes only its own copy of the listening socket; a worker keeps its copy
     open until its request in flight is answered, so the kernel goes on accepting connections no worker
     will take, and resets them when the last worker exits (gunicorn #922, #2529, #3397). Here the
     workers are told first (so that none wakes to accept() on the socket), then the socket itself,
