@@ -57,20 +57,26 @@ class _Unreader(SocketUnreader):
     """gunicorn's socket reader, each read bounded by the time the request being read has left."""
 
     deadline = None  # time.monotonic() by which the request must have arrived; None: gunicorn's own bounds
+    request = None  # the request whose body is being read, if any
 
     def chunk(self, size_hint=None):
         if self.deadline is None:
             return super().chunk(size_hint)
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
-            raise RequestTooSlow()
+            self._too_slow()
         self.sock.settimeout(remaining)
         try:
             return super().chunk(size_hint)
         except TimeoutError:
-            raise RequestTooSlow() from None
+            self._too_slow()
         finally:
             self.sock.settimeout(None)
+
+    def _too_slow(self):
+        if self.request is not None:
+            self.request.force_close()  # the answer says Connection: close, as the connection will be
+        raise RequestTooSlow()
 
 
 class _ChunkedBody(ChunkedReader):
@@ -82,12 +88,14 @@ class _ChunkedBody(ChunkedReader):
         try:
             return super().read(size)
         except http_errors.ParseException as exc:  # a chunk size, extension, terminator or trailer
+            self.req.force_close()  # where the next request would start is unknown: answered Connection: close
             raise problems.MalformedHTTP(f"the chunked request body is malformed: {exc}") from None
 
     def parse_chunk_size(self, unreader, data=None):
         size, rest = super().parse_chunk_size(unreader, data)
         self.total += size
         if self.total > MAX_BODY:  # refused now, not once its bytes have been waited for
+            self.req.force_close()  # the rest of the body is not read: the connection closes after the answer
             raise problems.BodyTooLarge()
         return size, rest
 
@@ -97,6 +105,7 @@ class _Request(Request):
         super().set_body_reader()
         if isinstance(self.body.reader, ChunkedReader):
             self.body.reader = _ChunkedBody(self, self.unreader)
+        self.unreader.request = self
 
 
 class _Connection(TConn):
@@ -199,7 +208,7 @@ class Worker(ThreadWorker):
         try:
             return super().handle(conn)
         finally:
-            unreader.deadline = None
+            unreader.deadline = unreader.request = None
 
     def _keepalive_after(self, conn, keepalive):
         # What the app left unread is drained under gunicorn's own bound, which expects a timeout, not a 408.

@@ -100,12 +100,14 @@ def test_an_absolute_form_request_line_with_no_path_is_not_redirected_to_its_hos
 BODY = json.dumps({"customer": "demo-city", "received_at": "2026-11-28T23:00:00-06:00", "channel": "phone",
                    "requester": {"email": "it.director@demo-city.gov"}, "category": "usage_question"}).encode()
 CHUNKED = (b"POST /v1/decisions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-           b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+           b"Transfer-Encoding: chunked\r\n\r\n")  # kept alive, unless the server says otherwise
 
 
 def problem_of(got: int, headers: dict, body: bytes, status: int, slug: str) -> dict:
     assert got == status, body
     assert headers["content-type"] == "application/problem+json"
+    # The body was not read to its end, so the connection cannot carry another request: the answer says so.
+    assert headers["connection"] == "close", headers
     document = json.loads(body)
     assert list(Draft202012Validator(schema("problem")).iter_errors(document)) == []
     assert document["type"] == f"/problems/{slug}" and document["status"] == status
@@ -148,6 +150,6 @@ def test_a_chunked_body_over_the_limit_is_413_without_the_server_reading_all_of_
 
 
 def test_a_chunked_body_within_the_limit_is_decided(served):
-    raw = CHUNKED + b"%x\r\n" % 10 + BODY[:10] + b"\r\n" + b"%x\r\n" % (len(BODY) - 10) + BODY[10:] + b"\r\n0\r\n\r\n"
+    raw = CHUNKED.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n") + b"%x\r\n" % 10 + BODY[:10] + b"\r\n" + b"%x\r\n" % (len(BODY) - 10) + BODY[10:] + b"\r\n0\r\n\r\n"
     got, _, body = exchange(served.port, raw)
     assert got == 200 and json.loads(body)["route"]["team"] == "emergency_on_call"

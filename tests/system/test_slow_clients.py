@@ -167,6 +167,7 @@ def test_a_stalled_request_is_cut_off_with_a_408_problem_document(siege, kind):
         head, _, body = client.answer.rpartition(b"HTTP/1.1 ")[2].partition(b"\r\n\r\n")
         assert head.startswith(b"408 "), f"{kind}: {client.answer[-400:]!r} {client.error or ''}"
         assert b"content-type: application/problem+json" in head.lower()
+        assert b"connection: close" in head.lower(), head
         document = json.loads(body)
         assert document["status"] == 408 and document["type"] == "/problems/http-error", document
         assert "did not arrive" in document["detail"]
