@@ -9,11 +9,13 @@ body sent slowly (a blocking recv with no timeout at all), and, after a response
 (gunicorn's lingering close, on the main loop itself). This subclass changes those three waits and
 nothing else:
 
-* A connection waits for its request head in the main loop's poller, costing no thread: idle, it is
-  closed after the keep-alive timeout; once it has sent a byte, its head must be whole within
-  READ_TIMEOUT, or it is answered 408 (a problem document) and closed. Only a whole head takes a thread.
-* The rest of the request (its body) must arrive within the same READ_TIMEOUT of its first byte: each
-  read is bounded by what is left of it, and one that runs out ends the request with a 408.
+* A connection waits for its request in the main loop's poller, costing no thread: idle, it is closed
+  after the keep-alive timeout; once it has sent a byte, the request is read there, its head and, when
+  the whole request is within HEAD_LIMIT (as every decision request is), its body, and it must be whole
+  within READ_TIMEOUT, or it is answered 408 (a problem document) and closed. A thread takes the request
+  only once it is whole, or once its head is whole and its body too large to keep in the poller.
+* What a thread still reads (a larger body) must arrive within the same READ_TIMEOUT of the first byte:
+  each read is bounded by what is left of it, and one that runs out ends the request with a 408.
 * After the last response on a connection, the lingering close (half-close, then read what the client
   still sends, for at most LINGER seconds) is done by the poller too.
 
@@ -25,6 +27,7 @@ gunicorn's: accepting, keep-alive, SIGTERM drain, the thread pool, the parser an
 from __future__ import annotations
 
 import errno
+import re
 import selectors
 import socket
 import time
@@ -43,8 +46,30 @@ from supportpolicy.server.app import MAX_BODY
 
 READ_TIMEOUT = 15.0  # seconds from a request's first byte by which all of it must have arrived
 LINGER = 2.0  # seconds a closed connection is read from, so unread bytes do not reset the last response
-HEAD_LIMIT = 64 * 1024  # bytes of an unfinished head read in the poller; then gunicorn's parser and limits judge
+# Bytes of a request read in the poller: its head, and its body when the whole fits (every decision request
+# does); what goes past this is read by the thread, bounded by the deadline, and judged by gunicorn's limits.
+HEAD_LIMIT = 64 * 1024
 SWEEP_EVERY = 0.1  # seconds between looks for requests past their deadline
+
+
+# A Content-Length header, to know how much of a small body to read before a thread takes the request. Only a
+# hint: gunicorn's parser alone decides how the request is framed; a head it would read otherwise (several
+# lengths, a transfer coding, a folded line) goes to a thread at once, where reading stays bounded.
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length[ \t]*:[ \t]*([0-9]{1,9})[ \t]*\r\n", re.IGNORECASE)
+
+
+def _wanted(head: bytes, searched: int) -> int | None:
+    """How many bytes make the request whose start is ``head``: None while its head is unfinished; its head
+    alone unless one plain Content-Length gives its body's size."""
+    end = head.find(b"\r\n\r\n", searched)
+    if end < 0:
+        # gunicorn refuses a bare LF itself: such a head goes to it rather than wait for a CRLF.
+        return len(head) if head.find(b"\n\n", searched) >= 0 else None
+    framing = bytes(head[:end + 2])
+    lengths = _CONTENT_LENGTH.findall(framing)
+    if len(lengths) != 1 or b"transfer-encoding" in framing.lower():
+        return end + 4
+    return end + 4 + int(lengths[0])
 
 
 class RequestTooSlow(RequestTimeout):
@@ -165,6 +190,7 @@ class Worker(ThreadWorker):
 
     def _read_head(self, conn):
         conn.head = bytearray()
+        conn.wanted = None  # bytes to read before a thread takes it over, once the head's end is known
         conn.deadline = time.monotonic() + READ_TIMEOUT
         self.reading[conn] = conn.deadline
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._head_readable, conn))
@@ -184,9 +210,9 @@ class Worker(ThreadWorker):
             return
         searched = max(0, len(conn.head) - 3)
         conn.head += data
-        # gunicorn refuses a bare LF itself; it must see such a head rather than have it wait for a CRLF.
-        if conn.head.find(b"\r\n\r\n", searched) < 0 and conn.head.find(b"\n\n", searched) < 0 \
-                and len(conn.head) <= HEAD_LIMIT:
+        if conn.wanted is None:
+            conn.wanted = _wanted(conn.head, searched)
+        if len(conn.head) < min(conn.wanted or HEAD_LIMIT + 1, HEAD_LIMIT + 1):
             return
         self._stop_reading(conn)
         conn.data_ready = True  # gthread's handle() then waits for nothing

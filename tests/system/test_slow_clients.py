@@ -28,6 +28,7 @@ MARGIN = 10.0         # seconds beyond it by which a stalled client must have be
 PROBE_TIMEOUT = 5.0   # seconds a probe waits for its answer before it counts as failed
 IDLE = 1000           # connections that send nothing
 EACH = 6              # slow connections of each kind
+PARTIAL_BODIES = 40   # requests stalled in their body: more than the server's threads (2 workers x 16)
 PROBES = 12
 BODY = json.dumps(make_request("2026-11-28T23:00:00-06:00", "phone", email=DESIGNATED)).encode()
 HEAD = (b"POST /v1/decisions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
@@ -78,13 +79,14 @@ def probe(port: int, n: int) -> tuple[str, object]:
 
 def open_slow(port: int) -> list[Slow]:
     slow = []
+    for _ in range(PARTIAL_BODIES):
+        s = connect(port)
+        s.sendall(HEAD + BODY[:20])  # the whole head and part of the body
+        slow.append(Slow("partial body", s))
     for _ in range(EACH):
         s = connect(port)
         s.sendall(HEAD[:30])  # part of the request line and headers
         slow.append(Slow("partial head", s))
-        s = connect(port)
-        s.sendall(HEAD + BODY[:20])  # the whole head and part of the body
-        slow.append(Slow("partial body", s))
         s = connect(port)
         s.sendall(HEAD[:1])
         slow.append(Slow("trickled head", s, trickle=HEAD[1:]))
