@@ -60,14 +60,16 @@ _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length[ \t]*:[ \t]*([0-9]{1,9})[ \t]
 
 def _wanted(head: bytes, searched: int) -> int | None:
     """How many bytes make the request whose start is ``head``: None while its head is unfinished; its head
-    alone unless one plain Content-Length gives its body's size."""
+    alone unless one plain Content-Length gives its body's size (and no Expect makes the client wait)."""
     end = head.find(b"\r\n\r\n", searched)
     if end < 0:
         # gunicorn refuses a bare LF itself: such a head goes to it rather than wait for a CRLF.
         return len(head) if head.find(b"\n\n", searched) >= 0 else None
     framing = bytes(head[:end + 2])
     lengths = _CONTENT_LENGTH.findall(framing)
-    if len(lengths) != 1 or b"transfer-encoding" in framing.lower():
+    lowered = framing.lower()
+    # A client that sends Expect: 100-continue waits for gunicorn's interim answer before its body.
+    if len(lengths) != 1 or b"transfer-encoding" in lowered or b"\r\nexpect" in lowered:
         return end + 4
     return end + 4 + int(lengths[0])
 

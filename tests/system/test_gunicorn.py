@@ -153,3 +153,18 @@ def test_a_chunked_body_within_the_limit_is_decided(served):
     raw = CHUNKED.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n") + b"%x\r\n" % 10 + BODY[:10] + b"\r\n" + b"%x\r\n" % (len(BODY) - 10) + BODY[10:] + b"\r\n0\r\n\r\n"
     got, _, body = exchange(served.port, raw)
     assert got == 200 and json.loads(body)["route"]["team"] == "emergency_on_call"
+
+
+def test_a_client_that_expects_100_continue_is_told_to_go_on_before_it_sends_the_body(served):
+    # curl and others send Expect: 100-continue for larger bodies and wait for the interim answer first.
+    head = (b"POST /v1/decisions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n" % len(BODY))
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as sock:
+        sock.sendall(head)
+        interim = sock.recv(65536)
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n"), interim
+        sock.sendall(BODY)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
