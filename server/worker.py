@@ -55,7 +55,7 @@ SWEEP_EVERY = 0.1  # seconds between looks for requests past their deadline
 # A Content-Length header, to know how much of a small body to read before a thread takes the request. Only a
 # hint: gunicorn's parser alone decides how the request is framed; a head it would read otherwise (several
 # lengths, a transfer coding, a folded line) goes to a thread at once, where reading stays bounded.
-_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length[ \t]*:[ \t]*([0-9]{1,9})[ \t]*\r\n", re.IGNORECASE)
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length[ \t]*:[ \t]*([0-9]{1,9})[ \t]*(?=\r\n)", re.IGNORECASE)
 
 
 def _wanted(head: bytes, searched: int) -> int | None:
