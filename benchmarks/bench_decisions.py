@@ -18,8 +18,8 @@ Everything listens on 127.0.0.1 on free ports; every server it starts is
 stopped at the end, on Ctrl-C and on errors. Counts and durations are bounded.
 The load client (loadloop.py) is Python threads with one http.client
 connection each; it keeps a connection alive for as long as the server does
-(gunicorn's sync worker closes it after every response, and then each request
-pays for a new one).
+(a server that closes it after every response, as gunicorn's sync worker did
+before server/worker.py, makes each request pay for a new one).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The timed load of bench_decisions.py and bench_lifecycle.py: threads posting to ``POST /v1/decisions``.
 
 Each thread has one keep-alive connection (client.KeepAlive: reopened when the
-server closes it, as gunicorn's sync workers do after every response; a
+server closes it, as gunicorn's sync workers did after every response; a
 request that fails is counted, never retried) and sends the request bodies in
 turn, from its own place in the list, until the run's time is up or ``stop``
 is set. Every request is kept as a Sample: when it was sent, how long it took,

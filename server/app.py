@@ -9,6 +9,7 @@ from pathlib import Path
 
 import orjson
 from flask import Flask, g, request
+from werkzeug.routing import Map
 
 from supportpolicy.engine.resources import default_roots
 from supportpolicy.server import problems
@@ -22,14 +23,31 @@ MAX_BODY = 1024 * 1024
 request_log = logging.getLogger("supportpolicy.requests")
 
 # The scope each endpoint needs when tokens are configured; others are open
-# (liveness, the OpenAPI document, problem types).
+# (liveness, the OpenAPI document, problem types, the explorer's static files).
 SCOPE_OF = {"decide": "decide", "logged_decision": "read", "logged_decisions": "read", "customer": "read",
             "customers": "read", "customer_coverage": "read", "policies": "read", "status": "read",
-            "reload": "admin"}
+            "reload": "admin", "prometheus": "metrics"}
 # The policy explorer: static files only; the page asks the API above for everything it shows.
 EXPLORER = Path(__file__).parent / "explorer"
 EXPLORER_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+class _Routes(Map):
+    """The URL map, without redirects. Werkzeug answers a path that differs from a route only by a doubled
+    slash (/v1//decisions) with a 308 to the merged path, as an absolute URL built from the request's Host
+    header: an open redirect any client can aim (and for a POST, a 308 sends the body and the bearer token
+    on to wherever it points). Such a path is 404 instead, not a relative redirect: the API's clients take
+    their paths from the OpenAPI document, so a doubled slash is a bug a 404 shows them at once, and no
+    answer of this server then ever sends a client elsewhere."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["merge_slashes"] = False
+        super().__init__(*args, **kwargs)
+
+
+class _App(Flask):
+    url_map_class = _Routes  # the static files' route is made in Flask's constructor: it must be this map
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -45,7 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
     too); TOKENS (the server.auth tokens that may call the API, or None for no
     authentication).
     """
-    app = Flask("supportpolicy", root_path=str(EXPLORER.parent), static_folder=str(EXPLORER),
+    app = _App("supportpolicy", root_path=str(EXPLORER.parent), static_folder=str(EXPLORER),
                 static_url_path="/explorer")
     app.config.from_mapping(POLICIES=None, RULES=None, LIVE=None, POLICY_SET=None, DECISION_LOG=None,
                             RELOAD_NOTIFY=None, TOKENS=None, METRICS=None,
@@ -99,7 +117,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     views = Views(app, live, log, metrics, spec, app.config["RELOAD_NOTIFY"])
     for rule, method, endpoint in ROUTES:
-        app.add_url_rule(rule, endpoint, getattr(views, endpoint), methods=[method])
+        # "/" answers an empty path too (a request line in absolute form, without one) rather than redirect it
+        # to "/" by the client's Host header; no other route ends with a slash.
+        app.add_url_rule(rule, endpoint, getattr(views, endpoint), methods=[method], strict_slashes=rule != "/")
     return app
 
 

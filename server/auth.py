@@ -19,7 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-SCOPES = ("decide", "read", "admin")
+# What each scope lets a token do. A Prometheus scraper gets a token of its own with `metrics` alone: the
+# metrics show decision counts by team, billing and emergency, the policy digest and worker pids, which is
+# no reason to let its token read logged decisions (personal data) as `read` would.
+SCOPE_ALLOWS = {"decide": "POST /v1/decisions", "read": "policies, customers, logged decisions and status",
+                "admin": "reloads", "metrics": "GET /metrics, for a Prometheus scraper"}
+SCOPES = tuple(SCOPE_ALLOWS)
 PREFIX = "sp_"
 
 

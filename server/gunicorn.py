@@ -26,6 +26,9 @@ from supportpolicy.server.app import create_app
 from supportpolicy.server.metrics import use_multiprocess, worker_exited
 from supportpolicy.server.watch import PolicyWatcher
 
+THREADS = 16  # per worker: requests answered at once by one worker (slow clients never hold one: server.worker)
+KEEPALIVE = 5  # seconds an idle connection (new, or between requests) is kept open
+
 
 class _Application(BaseApplication):
     def __init__(self, app, options: dict):
@@ -77,7 +80,7 @@ def _signal_master() -> None:
 def _refuse_new_connections_on_term(arbiter) -> None:
     """On SIGTERM, stop listening at once, while the workers finish the requests they have.
 
-    gunicorn's master closes only its own copy of the listening socket; a sync worker keeps its copy
+    gunicorn's master closes only its own copy of the listening socket; a worker keeps its copy
     open until its request in flight is answered, so the kernel goes on accepting connections no worker
     will take, and resets them when the last worker exits (gunicorn #922, #2529, #3397). Here the
     workers are told first (so that none wakes to accept() on the socket), then the socket itself,
@@ -100,7 +103,8 @@ def _refuse_new_connections_on_term(arbiter) -> None:
     arbiter.handle_term = stop_listening_then_terminate
 
 
-def serve(live, bind: str, workers: int, decision_log=None, watch: bool = True, echo=print, tokens=None) -> None:
+def serve(live, bind: str, workers: int, decision_log=None, watch: bool = True, echo=print, tokens=None,
+          threads: int = THREADS) -> None:
     use_multiprocess(tempfile.mkdtemp(prefix="supportpolicy-metrics-"))
     _log_requests()
     _answer_unparsable_requests_with_problems()
@@ -129,9 +133,16 @@ def serve(live, bind: str, workers: int, decision_log=None, watch: bool = True, 
     # Everything loaded so far lives as long as the server: keep it out of the
     # garbage collector's scans, and so out of the workers' copy-on-write pages.
     gc.freeze()
-    _Application(app, {"bind": bind, "workers": workers, "preload_app": True, "accesslog": None,
+    # server.worker: gunicorn's threaded worker, in which slow and idle clients hold no thread.
+    _Application(app, {"bind": bind, "workers": workers, "worker_class": "supportpolicy.server.worker.Worker",
+                       "threads": threads, "keepalive": KEEPALIVE, "worker_connections": 1000,
+                       "preload_app": True, "accesslog": None,
                        "graceful_timeout": 20, "timeout": 30, "proc_name": "supportpolicy",
                        "on_reload": on_reload, "when_ready": when_ready,
                        "child_exit": lambda arbiter, worker: worker_exited(worker.pid),
                        # gunicorn 27's control socket sits at one path per user: two servers would share it.
-                       "control_socket_disable": True}).run()
+                       "control_socket_disable": True,
+                       # gunicorn takes SCRIPT_NAME (and PATH_INFO) from request headers of trusted peers, by
+                       # default loopback ones, and strips SCRIPT_NAME off the path (a 500 when it is no prefix).
+                       # This server is mounted at / and no proxy sets them: no header may change routing.
+                       "forwarder_headers": ""}).run()

@@ -79,8 +79,9 @@ def openapi_document(scope_of: dict | None = None) -> dict:
                  "description": "Support contracts as versioned policy: decisions for ticketing systems. "
                                 "The policy explorer at / is a page for people, not part of this API. "
                                 "A request the HTTP server cannot parse, on any path (a request line over 4094 "
-                                "bytes: 414; headers over its limits: 431; malformed HTTP: 400), is answered "
-                                "before any operation with a problem document of type /problems/http-error."},
+                                "bytes: 414; headers over its limits: 431; malformed HTTP, a malformed chunked body "
+                                "included: 400; not whole within 15 s of its first byte: 408), is answered "
+                                "with a problem document of type /problems/http-error."},
         "paths": {},
         "components": {"schemas": components()},
     }

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, json, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
 from supportpolicy.engine import EngineError
 
@@ -26,7 +26,7 @@ PROBLEM_TYPES = {
                       "or more values in all (1,024) than the server accepts; `errors` names where.",
     "not-found": "There is no resource at this path.",
     "unauthorized": "The request has no valid bearer token (Authorization: Bearer <token>).",
-    "forbidden": "The token is valid but lacks the scope this endpoint needs (decide, read or admin).",
+    "forbidden": "The token is valid but lacks the scope this endpoint needs (decide, read, admin or metrics).",
     "method-not-allowed": "The resource exists but does not accept this method.",
     "engine-error": "The policy engine could not decide this request.",
     "decision-log-unavailable": "The decision was made but could not be written to the decision log, so it was not "
@@ -40,6 +40,17 @@ PROBLEM_TYPES = {
 }
 _HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large",
                415: "unsupported-media-type", 400: "malformed-json"}
+
+
+class MalformedHTTP(BadRequest):
+    """A request whose HTTP framing is broken, found while the app reads its body (a chunked body with a bad
+    chunk size, say): 400 http-error, not malformed-json, since no JSON arrived to be malformed."""
+
+    slug = "http-error"
+
+
+class BodyTooLarge(RequestEntityTooLarge):
+    """A body found to be over the limit before all of it was read (a chunk that announces too much)."""
 
 
 INTERNAL_DETAIL = "the server failed to handle this request; the error has been logged"
@@ -94,7 +105,7 @@ def register(app: Flask) -> None:
         headers = {}
         if error.code == 405 and error.valid_methods:
             headers["Allow"] = ", ".join(error.valid_methods)
-        slug = _HTTP_SLUGS.get(error.code, "http-error")
+        slug = getattr(error, "slug", None) or _HTTP_SLUGS.get(error.code, "http-error")
         detail = error.description or error.name
         if error.code == 404:
             detail = f"there is no resource at {request.path}"

@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 
 import orjson
 from flask import Response, g, request, url_for
-from werkzeug.exceptions import NotFound, UnsupportedMediaType
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge, UnsupportedMediaType
 
 from supportpolicy.engine.decide.request import decode_json
 from supportpolicy.engine.errors import FieldError, InvalidRequest
@@ -144,7 +144,22 @@ class Views:
 def _json_body():
     if request.mimetype != "application/json":
         raise UnsupportedMediaType(f"send the request body as application/json, not {request.mimetype or 'nothing'}")
-    return decode_json(request.get_data(cache=False))
+    return decode_json(_body())
+
+
+def _body() -> bytes:
+    """The body, refused (413) past the app's MAX_CONTENT_LENGTH, whether or not it said its length.
+
+    Werkzeug refuses a Content-Length over the limit; but a body of unknown length (chunked) it only reads
+    up to the limit and hands over as if that were all of it, so a valid JSON body followed by megabytes
+    of spaces was decided. One byte more is asked of the server's own stream: any is too much.
+    """
+    data = request.get_data(cache=False)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(data) >= limit \
+            and request.environ["wsgi.input"].read(1):
+        raise RequestEntityTooLarge()
+    return data
 
 
 def _instant(args, name: str, pattern: str = INSTANT) -> datetime | None:

@@ -8,7 +8,7 @@ import click
 import orjson
 
 from supportpolicy.engine.errors import EngineError
-from supportpolicy.server.auth import SCOPES, TokenFileError, add_token, is_loopback, load_tokens
+from supportpolicy.server.auth import SCOPE_ALLOWS, SCOPES, TokenFileError, add_token, is_loopback, load_tokens
 from supportpolicy.server.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -42,6 +42,9 @@ def _open_log(decision_log, data_dir, retain_days=None):
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="gunicorn worker processes.")
+@click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 256),
+              help="Threads per worker: requests one worker answers at once (a slow client holds none while it "
+                   "sends its request head).")
 @data_dir_option
 @decision_log_option
 @click.option("--retain-days", type=click.IntRange(1, 36500), metavar="N",
@@ -55,7 +58,7 @@ def _open_log(decision_log, data_dir, retain_days=None):
               help="Serve without tokens on an address other than loopback (anyone who reaches it may call it).")
 @policies_option
 @rules_option
-def serve(host, port, workers, data_dir, decision_log, retain_days, no_decision_log, no_watch, tokens_file,
+def serve(host, port, workers, threads, data_dir, decision_log, retain_days, no_decision_log, no_watch, tokens_file,
           insecure_no_auth, policies, rules):
     """Serve the decision API with gunicorn.
 
@@ -73,10 +76,10 @@ def serve(host, port, workers, data_dir, decision_log, retain_days, no_decision_
     pruned = _prepare(log)
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     _banner(policy_set, log, retain_days, pruned, tokens, host)
-    click.echo(f"supportpolicy: listening on http://{bind} with {workers} worker(s); "
+    click.echo(f"supportpolicy: listening on http://{bind} with {workers} worker(s) of {threads} threads; "
                f"the policy explorer is at http://{bind}/", err=True)
     run_server(live, bind, workers, log, watch=not no_watch, echo=lambda text: click.echo(text, err=True),
-               tokens=tokens)
+               tokens=tokens, threads=threads)
     return EXIT_OK
 
 
@@ -130,7 +133,8 @@ def token_group():
 @token_group.command("add")
 @click.argument("name")
 @click.option("--scopes", required=True, metavar="SCOPE[,SCOPE...]",
-              help=f"What the token may do: {', '.join(SCOPES)} (comma-separated).")
+              help="What the token may do, comma-separated: "
+                   + "; ".join(f"{scope} ({allows})" for scope, allows in SCOPE_ALLOWS.items()) + ".")
 @click.option("--tokens", "tokens_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
               envvar="SUPPORTPOLICY_TOKENS_FILE", help="The token file to add it to (created if missing).")
 def token_add(name, scopes, tokens_file):

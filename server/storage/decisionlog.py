@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from supportpolicy.server.storage.log import COLUMNS, MAX_PAGE, DecisionLog, DecisionLogUnavailable, LogRecord, utc_text
-from supportpolicy.server.storage.postgres import PostgresLog
+from supportpolicy.server.storage.postgres import PostgresLog, shown
 from supportpolicy.server.storage.sqlite import SQLiteLog
 
 __all__ = ["COLUMNS", "MAX_PAGE", "DecisionLog", "DecisionLogUnavailable", "LogRecord", "PostgresLog", "SQLiteLog",
@@ -29,5 +29,7 @@ def open_log(target: str | None = None, data_dir: Path | None = None, retain_day
     if target and target.startswith(("postgresql://", "postgres://")):
         return PostgresLog(target, retain_days)
     if target:
-        raise ValueError(f"{target!r} is not a postgresql:// URL; leave it out for SQLite in the data folder")
+        # Not repeated as given: a key=value connection string may hold a password.
+        raise ValueError(f"not a postgresql:// URL: {shown(target)}; give one, or leave it out for SQLite in the "
+                         "data folder")
     return SQLiteLog((data_dir or default_data_dir()) / "decisions.sqlite3", retain_days)

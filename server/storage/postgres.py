@@ -1,6 +1,7 @@
 """The decision log for several servers: one PostgreSQL table, the same as SQLite's."""
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 
 from supportpolicy.server.storage.log import INDEXES, DecisionLog, table
@@ -24,14 +25,48 @@ class _Transaction:
         with self.connection.cursor() as cursor:
             cursor.executemany(sql, rows)
 
+# What libpq reads as a secret: the password, and the password of an SSL client key.
+SECRETS = ("password", "sslpassword")
+# The keys an operator looks for first, in this order; any others follow as libpq gave them.
+FIRST = ("host", "hostaddr", "port", "dbname", "user")
+
+
+def _parsed(conninfo: str) -> dict:
+    """The connection parameters, read by libpq itself (through psycopg), so that every form it accepts
+    is read alike: a URL's userinfo and query string (keys percent-decoded) or key=value pairs.
+    Raises ValueError naming the problem, without quoting any of the text (it may hold a password)."""
+    try:
+        from psycopg import ProgrammingError
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError:
+        raise ValueError("a PostgreSQL decision log needs psycopg: pip install 'supportpolicy[postgres]'") from None
+    try:
+        return conninfo_to_dict(conninfo)
+    except ProgrammingError as exc:
+        # libpq quotes the offending piece, which may be part of a password: only the kind of problem is said.
+        problem = re.sub(r'"[^"]*"', '"..."', str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+        raise ValueError(f"not a PostgreSQL connection URL libpq accepts ({problem})") from None
+
+
+def shown(conninfo: str) -> str:
+    """What may be shown of a connection string (status, the banner, errors): every parameter libpq
+    reads from it except the secrets, as key=value pairs; a placeholder if it cannot be read."""
+    try:
+        parameters = _parsed(conninfo)
+    except ValueError:
+        return "(not shown: libpq cannot read it)"
+    keys = [k for k in FIRST if k in parameters] + [k for k in parameters if k not in FIRST]
+    return " ".join(f"{k}={parameters[k]}" for k in keys if k not in SECRETS)
+
 
 class PostgresLog(DecisionLog):
     placeholder = "%s"
 
     def __init__(self, url: str, retain_days: int | None = None):
         super().__init__(retain_days)
+        _parsed(url)  # a URL libpq cannot read is refused now, saying why, rather than at the first decision
         self.url = url
-        self.where = url.split("@")[-1]  # without the password
+        self.where = shown(url)  # without any password
 
     def _connect(self):
         import psycopg  # only needed for this store

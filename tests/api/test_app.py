@@ -221,3 +221,18 @@ def test_every_problem_type_is_a_link_that_explains_it(client):
         explained = client.get(kind)
         assert explained.status_code == 200, kind
         assert explained.get_data(as_text=True).strip()
+
+
+@pytest.mark.parametrize("url", ["postgresql://ops:s3cret-Pw@db.internal/decisions",
+                                 "postgresql://db.internal/decisions?password=s3cret-Pw",
+                                 "postgresql://db.internal/decisions?user=ops&pass%77ord=s3cret-Pw"])
+def test_status_names_the_postgresql_decision_log_without_its_password(policy_set, url):
+    from supportpolicy.server import create_app
+    from supportpolicy.server.storage.decisionlog import open_log
+
+    client = create_app({"POLICY_SET": policy_set, "DECISION_LOG": open_log(url), "TESTING": True}).test_client()
+    response = client.get("/v1/status")
+    assert response.status_code == 200
+    assert response.get_json()["decision_log"]["store"] == "PostgresLog"
+    assert "db.internal" in response.get_json()["decision_log"]["where"]
+    assert b"s3cret-Pw" not in response.data

@@ -113,3 +113,61 @@ def test_serving_beyond_loopback_without_tokens_is_refused_saying_why(tmp_path):
     result = run_cli("serve", "--host", "0.0.0.0", "--port", "1", cwd=tmp_path, env_extra={"HOME": str(tmp_path)})
     assert result.returncode == 2
     assert "without authentication" in result.stderr_text and "--tokens" in result.stderr_text
+
+
+# /metrics: decision counts by team, billing and emergency, the policy digest and worker pids are not public
+# once tokens are configured; a Prometheus scraper holds a token with the metrics scope, which does nothing else.
+
+@pytest.fixture(scope="module")
+def with_scraper(tmp_path_factory, policy_set):
+    path = tmp_path_factory.mktemp("scraper") / "tokens.json"
+    secrets = {name: add_token(path, name, scopes) for name, scopes in
+               (("prometheus", ["metrics"]), ("ops", ["read", "admin"]), ("ticketing", ["decide"]))}
+    app = create_app({"POLICY_SET": policy_set, "TOKENS": load_tokens(path), "TESTING": True})
+    return app.test_client(), secrets
+
+
+def test_metrics_need_a_token_when_tokens_are_configured(with_scraper):
+    client, _ = with_scraper
+    response = client.get("/metrics")
+    assert_problem(response, 401, "unauthorized")
+    assert b"supportpolicy_" not in response.data
+
+
+@pytest.mark.parametrize("token", ["ops", "ticketing"])
+def test_metrics_need_the_metrics_scope_not_read_or_decide(with_scraper, token):
+    client, secrets = with_scraper
+    document = assert_problem(client.get("/metrics", headers=bearer(secrets[token])), 403, "forbidden")
+    assert "metrics" in document["detail"]
+
+
+def test_a_scraper_token_reads_the_metrics_and_nothing_else(with_scraper):
+    client, secrets = with_scraper
+    scraper = bearer(secrets["prometheus"])
+    response = client.get("/metrics", headers=scraper)
+    assert response.status_code == 200 and b"supportpolicy_policy_active" in response.data
+    for method, path in (("get", "/v1/status"), ("get", "/v1/decisions"), ("get", "/v1/policies"),
+                         ("get", "/v1/customers"), ("post", "/v1/admin/reload")):
+        assert_problem(getattr(client, method)(path, headers=scraper), 403, "forbidden")
+    assert_problem(client.post("/v1/decisions", json=BODY, headers=scraper), 403, "forbidden")
+
+
+def test_metrics_stay_open_without_tokens(client):
+    response = client.get("/metrics")
+    assert response.status_code == 200 and b"supportpolicy_" in response.data
+
+
+def test_the_openapi_document_asks_a_bearer_token_with_the_metrics_scope_for_metrics(with_scraper):
+    client, _ = with_scraper
+    operation = client.get("/openapi.json").get_json()["paths"]["/metrics"]["get"]
+    assert operation["security"] == [{"bearer": ["metrics"]}]
+    assert set(operation["responses"]) >= {"200", "401", "403"}
+
+
+def test_token_add_takes_the_metrics_scope_and_its_help_says_what_each_scope_allows(tmp_path):
+    path = tmp_path / "tokens.json"
+    added = run_cli("token", "add", "prometheus", "--scopes", "metrics", "--tokens", path, cwd=tmp_path)
+    assert added.returncode == 0, added.stderr_text
+    assert json.loads(path.read_text())["tokens"][0]["scopes"] == ["metrics"]
+    shown = " ".join(run_cli("token", "add", "--help", cwd=tmp_path).stdout_text.split())
+    assert "metrics" in shown and "GET /metrics" in shown and "Prometheus" in shown

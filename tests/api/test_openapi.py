@@ -23,7 +23,7 @@ from supportpolicy.engine.load.schemas import schema
 from supportpolicy.engine.resources import shipped
 from supportpolicy.server import create_app
 from supportpolicy.server.app import SCOPE_OF
-from supportpolicy.server.auth import add_token, load_tokens
+from supportpolicy.server.auth import SCOPES, add_token, load_tokens
 from supportpolicy.server.live import LivePolicy
 from supportpolicy.server.openapi import (
     EXCLUDED_ENDPOINTS,
@@ -65,7 +65,7 @@ def secrets(tmp_path_factory):
     """A token file with a token for every scope and one that may only decide; name -> secret."""
     path = tmp_path_factory.mktemp("tokens") / "tokens.json"
     secrets = {name: add_token(path, name, scopes) for name, scopes in
-               (("all", ["decide", "read", "admin"]), ("ticketing", ["decide"]))}
+               (("all", list(SCOPES)), ("ticketing", ["decide"]))}
     return dict(secrets, file=path)
 
 
@@ -143,7 +143,7 @@ def test_with_tokens_each_operation_asks_for_the_scope_the_server_enforces(docum
             assert operation["security"] == [{"bearer": [SCOPE_OF[endpoint]]}], endpoint
             assert operation["responses"]["401"]["headers"]["WWW-Authenticate"]["required"] is True
             assert operation["responses"]["403"]["x-problem-types"] == ["/problems/forbidden"]
-        else:  # liveness, metrics, this document and the problem types stay open
+        else:  # liveness, this document and the problem types stay open
             assert "security" not in operation and "401" not in operation["responses"], endpoint
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert document == openapi_document(SCOPE_OF)

@@ -5,6 +5,7 @@ and detail; invalid input carries an `errors` list naming each field by JSON
 Pointer; 400 unparsable, 404 unknown customer, 413 too large, 415 wrong media
 type, 422 invalid.
 """
+import io
 import json
 
 import pytest
@@ -309,6 +310,42 @@ def test_a_body_of_exactly_one_mebibyte_is_accepted_and_one_byte_more_is_413(cli
 
 def test_a_large_body_is_413_whatever_it_contains(client):
     problem(post(client, with_fields(summary="x" * (2 * 1024 * 1024))), 413, "payload-too-large")
+
+
+class Counted(io.BytesIO):
+    """A request body of unknown length (as a chunked one reaches the app: no Content-Length, the WSGI
+    server ending the stream); counts what the app reads of it."""
+
+    taken = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        piece = super().read(size)
+        self.taken += len(piece)
+        return piece
+
+    def readinto(self, buffer) -> int:
+        count = super().readinto(buffer)
+        self.taken += count
+        return count
+
+
+def post_streamed(client, stream: Counted):
+    return client.post("/v1/decisions", input_stream=stream, content_type="application/json",
+                       headers={"Transfer-Encoding": "chunked"}, environ_overrides={"wsgi.input_terminated": True})
+
+
+def test_a_body_of_unknown_length_over_one_mebibyte_is_413_after_reading_little_more(client):
+    # JSON followed by 3 MiB of spaces is valid JSON: the limit, not the parser, must refuse it.
+    stream = Counted(json.dumps(make_request(VALID_AT)).encode() + b" " * (3 * 1024 * 1024))
+    problem(post_streamed(client, stream), 413, "payload-too-large")
+    assert stream.taken <= 1024 * 1024 + 64 * 1024, f"read {stream.taken} bytes of a body over the limit"
+
+
+def test_a_body_of_unknown_length_of_exactly_one_mebibyte_is_decided(client):
+    body = json.dumps(make_request(VALID_AT))
+    padded = (body[:-1] + " " * (1024 * 1024 - len(body)) + "}").encode()
+    assert post_streamed(client, Counted(padded)).status_code == 200
+    problem(post_streamed(client, Counted(padded + b" ")), 413, "payload-too-large")
 
 
 @pytest.mark.parametrize("data", [

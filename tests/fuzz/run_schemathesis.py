@@ -122,7 +122,7 @@ def main() -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="supportpolicy-api-") as tmp:
         tokens = Path(tmp) / "tokens.json"
-        token = subprocess.run([*command, "token", "add", "schemathesis", "--scopes", "decide,read,admin",
+        token = subprocess.run([*command, "token", "add", "schemathesis", "--scopes", "decide,read,admin,metrics",
                                 "--tokens", str(tokens)], env=env, check=True, capture_output=True,
                                text=True).stdout.strip()
         base = f"http://127.0.0.1:{free_port()}"

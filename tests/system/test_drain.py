@@ -6,7 +6,7 @@ Popen pid is the gunicorn master, and the workers are its children) with its dec
 headers and half its body are sent, a worker is seen to hold the connection, SIGTERM goes to the master,
 and only then is the rest of the body sent. What a ticketing system and an operator see is checked:
 
-* each request in flight at SIGTERM (one per worker) is answered 200 with a whole decision;
+* each request in flight at SIGTERM (at least one on every worker) is answered 200 with a whole decision;
 * each of those decisions is in the decision log after the server has gone (``supportpolicy log export``);
 * the server exits 0 well within gunicorn's graceful timeout, no worker is left, the port is free, and
   the log shows no traceback;
@@ -40,6 +40,7 @@ MARGIN = 5             # seconds beyond it for the master to kill, reap and exit
 WAIT = 10              # seconds: the bound on every poll and socket read below
 REFUSED_WITHIN = 2.0   # seconds after the master stopped listening by which a new connection must be refused
 LATE_CONNECTIONS = 5   # at most this many connections are tried (and kept) after SIGTERM
+MAX_IN_FLIGHT = 12     # at most this many requests are opened to have one in flight on every worker
 STOP = signal.SIGTERM  # what the operator (systemd, Kubernetes) sends to stop the server
 SATURDAY_NIGHT = "2026-11-28T23:00:00-06:00"  # billable for a designated contact: a decision with a rate
 
@@ -242,12 +243,16 @@ def shutdown(tmp_path_factory) -> Shutdown:
     data = folder / "data"
     server, master, workers = start(folder, data)
     try:
-        # One request per worker: a sync worker takes one connection at a time, so the second is
-        # accepted by the other worker (checked below), and both are held waiting for their bodies.
-        in_flight = [RawRequest(server.port, request_body(n)) for n in range(WORKERS)]
-        for request in in_flight:
+        # A request in flight on every worker: a threaded worker takes several connections at once, so they
+        # are opened one at a time until each worker holds one (checked below), all held waiting for their
+        # bodies; every one of them is in flight at SIGTERM and must be answered.
+        in_flight: list[RawRequest] = []
+        held: dict[int, int] = {}
+        while len(set(held.values())) < WORKERS and len(in_flight) < MAX_IN_FLIGHT:
+            request = RawRequest(server.port, request_body(len(in_flight)))
             request.send_head_and_half()
-        held = held_by_workers(master, server.port, in_flight)
+            in_flight.append(request)
+            held = held_by_workers(master, server.port, in_flight)
         assert set(held.values()) == {w.pid for w in workers}, f"connections by worker: {held}"
 
         server.process.send_signal(STOP)
