@@ -8,113 +8,12 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from functools import cached_property
-from types import MappingProxyType
 from typing import Mapping, Union
+from zoneinfo import ZoneInfo
 
-from supportpolicy.engine.calendar import SupportSchedule
+from supportpolicy.engine.terms import Escalation, Money, ResponseTarget, Route, Terms
 from supportpolicy.engine.vocabulary import DECISION_FIELDS
-
-
-@dataclass(frozen=True)
-class ResponseTarget:
-    """How soon a request is answered: immediately, or within business or calendar hours."""
-
-    kind: str  # "immediately", "business_hours" or "calendar_hours"
-    hours: Decimal = Decimal(0)
-
-    @classmethod
-    def from_data(cls, data: Mapping) -> "ResponseTarget":
-        (kind, value), = data.items()
-        return cls(kind, Decimal(0) if kind == "immediately" else Decimal(str(value)))
-
-    def as_json(self) -> dict:
-        """As a policy file writes it: {"immediately": true} or {"business_hours": 4}."""
-        if self.kind == "immediately":
-            return {"immediately": True}
-        return {self.kind: int(self.hours) if self.hours == self.hours.to_integral() else float(self.hours)}
-
-
-@dataclass(frozen=True)
-class Money:
-    amount: Decimal
-    currency: str
-
-    @classmethod
-    def from_data(cls, data: Mapping) -> "Money":
-        return cls(Decimal(str(data["amount"])), data["currency"])
-
-    @cached_property
-    def text(self) -> str:
-        """The amount as the API writes it: at least two decimals ("200.00"), more only when the policy has them."""
-        exact = self.amount.as_tuple().exponent < -2
-        return str(self.amount if exact else self.amount.quantize(Decimal("0.01")))
-
-    def as_json(self) -> dict:
-        return {"amount": self.text, "currency": self.currency}
-
-
-@dataclass(frozen=True)
-class Escalation:
-    team: str
-    via: str | None
-
-    @classmethod
-    def from_data(cls, data: Mapping) -> "Escalation":
-        return cls(data["team"], data["via"])
-
-    def as_json(self) -> dict:
-        return {"team": self.team, "via": self.via}
-
-
-@dataclass(frozen=True)
-class Route:
-    team: str
-
-    def as_json(self) -> dict:
-        return {"team": self.team}
-
-
-@dataclass(frozen=True)
-class Category:
-    emergency: bool
-    escalation: Escalation
-
-
-@dataclass(frozen=True)
-class Terms:
-    """A customer's terms: its plan, with the customer's overrides applied."""
-
-    plan_id: str
-    plan_version: str
-    schedule: SupportSchedule
-    channels: Mapping[str, ResponseTarget]
-    categories: Mapping[str, Category]
-    message_response_target: ResponseTarget
-    emergency_response_target: ResponseTarget
-    emergency_available_to: str
-    after_hours_rate: Money
-    notice_required: bool
-    included_services: Mapping[str, tuple]
-
-    @classmethod
-    def from_data(cls, data: Mapping) -> "Terms":
-        return cls(
-            plan_id=data["plan"],
-            plan_version=data["version"],
-            schedule=SupportSchedule.from_data(data["schedule"]),
-            channels=MappingProxyType({name: ResponseTarget.from_data(c["response_target"])
-                                       for name, c in data["channels"].items()}),
-            categories=MappingProxyType({name: Category(c["emergency"], Escalation.from_data(c["escalation"]))
-                                         for name, c in data["categories"].items()}),
-            message_response_target=ResponseTarget.from_data(data["response_targets"]["message"]),
-            emergency_response_target=ResponseTarget.from_data(data["emergency_support"]["response_target"]),
-            emergency_available_to=data["emergency_support"]["available_to"],
-            after_hours_rate=Money.from_data(data["after_hours"]["rate"]),
-            notice_required=data["after_hours"]["notice_required"],
-            included_services=MappingProxyType({k: tuple(v) for k, v in data["included_services"].items()}),
-        )
 
 
 @dataclass(frozen=True)
@@ -165,6 +64,7 @@ class Customer:
     designated_contacts: frozenset  # e-mail addresses, as comparable_email gives them
     overrides: Mapping
     positions: Mapping  # JSON path -> (line, column) in the file
+    time_zone: ZoneInfo | None = None  # the customer's own, for schedules kept in it
 
 
 @dataclass(frozen=True)
@@ -253,6 +153,7 @@ class RuleSet:
     decides: tuple
     rules: tuple
     default: Rule
+    plans: tuple | None = None  # the plans whose requests it decides; None: every plan
 
     @property
     def id(self) -> str:
@@ -260,8 +161,11 @@ class RuleSet:
 
     @property
     def order(self) -> int:
-        """Rule sets run, and appear in the trace, in the decision's field order."""
-        return min(DECISION_FIELDS.index(f) for f in self.decides)
+        """Rule sets run, and appear in the trace, in the decision's field order (a plan's targets last)."""
+        return min(DECISION_FIELDS.index(f) if f in DECISION_FIELDS else len(DECISION_FIELDS) for f in self.decides)
+
+    def decides_for(self, plan_id: str) -> bool:
+        return self.plans is None or plan_id in self.plans
 
 
 @dataclass(frozen=True)
@@ -284,6 +188,25 @@ class PolicyReference:
 
 
 @dataclass(frozen=True)
+class TargetDue:
+    """When one of a plan's targets is due for a request, what it counts in, and the rule that set it."""
+
+    name: str
+    due: datetime | None  # None: no such target for this request
+    target: ResponseTarget | None  # as resolved (a named term replaced by its value)
+    start: str | None  # received_at or next_opening
+    time_zone: str  # of the schedule it counts in (the support hours' for elapsed time)
+    rule: Rule
+
+    def as_json(self) -> dict:
+        target = self.target
+        return {"due": None if self.due is None else self.due.isoformat(),
+                "from": self.start, "within": None if target is None else target.as_json(),
+                "schedule": None if target is None else target.counts_in, "time_zone": self.time_zone,
+                "rule": self.rule.name, "file": self.rule.file, "line": self.rule.line}
+
+
+@dataclass(frozen=True)
 class Outcome:
     """The decision fields the rules set, terms and deadlines resolved for one request."""
 
@@ -291,9 +214,10 @@ class Outcome:
     billable: bool
     hourly_rate: Money | None
     notice_required: bool
-    respond_by: datetime | None  # in the schedule's zone
+    respond_by: datetime | None  # the first response's due time, in the schedule's zone
     route: Route
     escalation: Escalation
+    targets: tuple = ()  # TargetDue of every target, the first response first
 
     def as_json(self) -> dict:
         return {

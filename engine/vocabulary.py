@@ -10,9 +10,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The decision fields rules may set, in the order the decision contract lists them.
+# The decision fields rules may set, in the order the decision contract lists them. A plan's other targets
+# (vocabulary.TARGETS) are decision fields too, named by the plan; respond_by sets the first response.
 DECISION_FIELDS = ("emergency_support", "billable", "hourly_rate", "notice_required",
                    "respond_by", "route", "escalation")
+FIRST_RESPONSE = "first_response"  # the target respond_by sets; every plan has it
+
+# The units a response target is written in, and what each means (documented once, in policy-language.md).
+UNITS = {
+    "immediately": "the deadline is the moment the request was received (written `immediately: true`)",
+    "minutes": "minutes of elapsed time, around the clock",
+    "hours": "hours of elapsed time, around the clock",
+    "calendar_hours": "hours of elapsed time, around the clock (the same as hours)",
+    "business_minutes": "minutes counted only while the schedule is open",
+    "business_hours": "hours counted only while the schedule is open",
+    "business_days": "by the close of the N-th business day (a local date the schedule opens) after the day "
+                     "the target is counted from",
+    "next_business_day": "by the close of the next business day (the same as business_days: 1)",
+}
+BUSINESS_UNITS = ("business_minutes", "business_hours", "business_days", "next_business_day")
+
+# The kinds of period after-hours work falls in (the `period` fact; after_hours.rates is keyed by them).
+PERIODS = ("business_hours", "weeknight", "weekend", "holiday")
+WEEKEND = ("saturday", "sunday")
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -40,6 +60,9 @@ FACTS = {fact.name: fact for fact in (
          "the requester may call on the 24/7 emergency service (see emergency_support.available_to)"),
     Fact("channel", "choice", "how the request arrived", "channels"),
     Fact("category", "choice", "what the request is about", "categories"),
+    Fact("period", "choice", "the kind of period it was received in: business_hours (inside the support hours), "
+                             "holiday (a closed day), weekend (Saturday or Sunday) or weeknight (any other time)",
+         "periods"),
 )}
 
 
@@ -67,6 +90,9 @@ NAMED_TERMS = {term.name: term for term in (
               "the emergency support's target (emergency_support.response_target)"),
     NamedTerm("category_escalation", "escalation",
               "the escalation of the request's category (categories.<category>.escalation)"),
+    NamedTerm("period_rate", "money",
+              "the after-hours rate of the period the request was received in (after_hours.rates.<period>, an "
+              "amount or a multiplier of after_hours.rate; after_hours.rate itself when the plan sets none)"),
 )}
 
 # Which kind of named term each place in an outcome accepts.
@@ -78,14 +104,16 @@ TERM_KIND_FOR = {
 }
 
 # The sections of a plan that hold its terms (a customer may override any term in them).
-TERM_SECTIONS = ("schedule", "channels", "response_targets", "categories", "emergency_support", "after_hours",
-                 "included_services")
+TERM_SECTIONS = ("schedule", "schedules", "channels", "response_targets", "targets", "attributes", "categories",
+                 "emergency_support", "after_hours", "included_services")
 
 # Terms that are one value: an override replaces them whole rather than merging into them key by key.
 _WHOLE_TERMS = tuple(pattern.split(".") for pattern in (
-    "schedule.hours", "schedule.holidays.add", "schedule.holidays.remove", "response_targets.*",
-    "channels.*.response_target", "categories.*.escalation", "after_hours.rate",
-    "emergency_support.response_target", "included_services.*"))
+    "schedule.hours", "schedule.spans", "schedule.exceptions", "schedule.holidays.add", "schedule.holidays.remove",
+    "schedules.*.hours", "schedules.*.spans", "schedules.*.exceptions", "schedules.*.holidays.add",
+    "schedules.*.holidays.remove", "response_targets.*", "channels.*.response_target", "categories.*.escalation",
+    "after_hours.rate", "after_hours.rates.*", "after_hours.minimum_charge", "after_hours.increment",
+    "emergency_support.response_target", "included_services.*", "attributes.*", "targets.*"))
 
 
 def replaced_whole(path: tuple) -> bool:

@@ -129,5 +129,13 @@ def components() -> dict:
                                    "response_target": response_target}}]},
                 "after_hours": {"oneOf": [{"type": "null"}, {
                     "type": "object", "required": ["rate", "notice_required"],
-                    "properties": {"rate": money, "notice_required": {"type": "boolean"}}}]}}},
+                    "properties": {"rate": money, "notice_required": {"type": "boolean"}}}]},
+                "schedules": {"type": "object", "description": "The plan's other schedules over the same week, by "
+                              "name: when each is open, in its own time zone.",
+                              "additionalProperties": {
+                                  "type": "object", "required": ["time_zone", "open"],
+                                  "properties": {"time_zone": text, "open": {"type": "array", "items": {
+                                      "type": "object", "required": ["from", "to"],
+                                      "properties": {"from": {"type": "string", "format": "date-time"},
+                                                     "to": {"type": "string", "format": "date-time"}}}}}}}}},
     }

@@ -13,18 +13,20 @@ from supportpolicy.engine.resources import default_roots
 
 def build(checked: CheckedSet, errors: list) -> tuple[PolicySet | None, list]:
     """The checked set with its rule bundles compiled; None, with an error, if durable-rules refuses one."""
-    bundles = []
-    for bundle in checked.bundles:
-        try:
-            compiled = CompiledRules(compile_rulesets(bundle.rulesets))
-        except Exception as exc:  # durable-rules refuses a definition: report it, never crash
-            first = bundle.rulesets[0]
-            line = (first.rules or (first.default,))[0].line
-            refused = PolicyError(first.file.path, line, 1, "compile_error", f"the rules engine refused the rule "
-                                  f"sets in effect from {bundle.effective_from}: {exc}", "$.rules")
-            return None, sorted(set(errors) | {refused})
-        bundles.append(CompiledBundle.of(bundle, compiled))
-    return PolicySet(checked, tuple(bundles)), errors
+    bundles = {}
+    for plan_id, plan_bundles in checked.bundles.items():
+        bundles[plan_id] = []
+        for bundle in plan_bundles:
+            try:
+                compiled = CompiledRules(compile_rulesets(bundle.rulesets))
+            except Exception as exc:  # durable-rules refuses a definition: report it, never crash
+                first = bundle.rulesets[0]
+                line = (first.rules or (first.default,))[0].line
+                refused = PolicyError(first.file.path, line, 1, "compile_error", f"the rules engine refused the "
+                                      f"rule sets in effect from {bundle.effective_from}: {exc}", "$.rules")
+                return None, sorted(set(errors) | {refused})
+            bundles[plan_id].append(CompiledBundle.of(bundle, compiled))
+    return PolicySet(checked, {plan_id: tuple(b) for plan_id, b in bundles.items()}), errors
 
 
 def check_policy_set(roots, label=label_from_root_name) -> tuple[PolicySet | None, list]:

@@ -5,10 +5,13 @@ import os
 import time
 from dataclasses import dataclass
 
+from supportpolicy.engine.calendar import SUPPORT_SCHEDULE
 from supportpolicy.engine.decide.facts import Facts
-from supportpolicy.engine.decide.terms import term_value
+from supportpolicy.engine.decide.named_terms import term_value
 from supportpolicy.engine.errors import OutsideHolidayCalendar
-from supportpolicy.engine.model import Deadline, Outcome, PolicyReference, TermReference, Terms
+from supportpolicy.engine.model import Outcome, PolicyReference, TargetDue, TermReference
+from supportpolicy.engine.terms import Terms
+from supportpolicy.engine.vocabulary import DECISION_FIELDS, FIRST_RESPONSE
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class Decision:
             "designated_contact": f.designated_contact,
             **self.outcome.as_json(),
             "trace": [rule.as_trace() for rule in self.trace],
+            "targets": {t.name: t.as_json() for t in self.outcome.targets},
+            "attributes": dict(f.attributes),
         }
 
 
@@ -72,28 +77,41 @@ def choose(rulesets, fired: list, compiled_rules: dict) -> list[tuple]:
 def outcome_of(chosen: list[tuple], facts: Facts, terms: Terms) -> Outcome:
     """The decision fields the chosen rules set, terms and deadlines resolved for this request.
 
-    Every field is set: the set is checked at load to decide each field in exactly one rule set,
-    whose default sets every field it decides.
+    Every field is set: the set is checked at load to decide each field (and each of the plan's
+    targets) in exactly one rule set, whose default sets every field it decides.
     """
-    fields = {}
+    fields, targets = {}, {}
     for _, rules in chosen:
         for rule in rules:
             for field, value in rule.outcome:
-                fields[field] = _resolve(value, facts, terms)
-    return Outcome(**fields)
+                if field == "respond_by" or field not in FIELDS:
+                    name = FIRST_RESPONSE if field == "respond_by" else field
+                    targets[name] = _target(name, value, rule, facts, terms)
+                else:
+                    fields[field] = _resolve(value, facts, terms)
+    ordered = tuple(targets[name] for name in terms.targets if name in targets)
+    first = targets.get(FIRST_RESPONSE)
+    return Outcome(**fields, respond_by=first.due if first else None, targets=ordered)
+
+
+FIELDS = frozenset(DECISION_FIELDS)
 
 
 def _resolve(value, facts: Facts, terms: Terms):
-    if isinstance(value, TermReference):
-        return term_value(value.name, terms, facts)
-    if isinstance(value, Deadline):
-        schedule = terms.schedule
-        start = facts.received_at
-        try:
-            if value.start == "next_opening":
-                start = schedule.next_opening(start)
-            return schedule.local(schedule.deadline(start, _resolve(value.within, facts, terms)))
-        except OutsideHolidayCalendar as error:
-            # Support hours counted on a day whose holidays are unknown: no deadline rather than a wrong one.
-            raise error.naming("/received_at", deadline=True) from None
-    return value
+    return term_value(value.name, terms, facts) if isinstance(value, TermReference) else value
+
+
+def _target(name: str, value, rule, facts: Facts, terms: Terms) -> TargetDue:
+    if value is None:
+        return TargetDue(name, None, None, None, terms.schedule.zone.key, rule)
+    target = _resolve(value.within, facts, terms)
+    schedule = terms.schedules[target.counts_in or SUPPORT_SCHEDULE]
+    start = facts.received_at
+    try:
+        if value.start == "next_opening":
+            start = schedule.next_opening(start)
+        due = terms.schedule.local(schedule.deadline(start, target))  # written in the support hours' zone
+    except OutsideHolidayCalendar as error:
+        # Open time counted on a day whose holidays are unknown: no deadline rather than a wrong one.
+        raise error.naming("/received_at", deadline=True) from None
+    return TargetDue(name, due, target, value.start, terms.schedule.zone.key, rule)

@@ -5,13 +5,17 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
+from typing import Mapping
 
-from supportpolicy.engine.decide.request import DecisionRequest
+from supportpolicy.engine.calendar import SUPPORT_SCHEDULE
+from supportpolicy.engine.decide.request import DecisionRequest, pointer
 from supportpolicy.engine.errors import FieldError, InvalidRequest, OutsideHolidayCalendar
-from supportpolicy.engine.model import Customer, Terms, comparable_email
-from supportpolicy.engine.vocabulary import DAYS, FACTS
+from supportpolicy.engine.model import Customer, comparable_email
+from supportpolicy.engine.terms import Terms
+from supportpolicy.engine.vocabulary import DAYS, FACTS, WEEKEND
 
 
 @dataclass(frozen=True)
@@ -27,10 +31,17 @@ class Facts:
     may_use_emergency_support: bool
     channel: str
     category: str
+    period: str = "business_hours"
+    # The plan's request attributes (defaults applied), and whether each of its other schedules is open.
+    attributes: Mapping = field(default_factory=lambda: MappingProxyType({}))
+    open: Mapping = field(default_factory=lambda: MappingProxyType({}))
 
     def for_rules(self) -> dict:
-        """The values ``when`` conditions see, one per name in FACTS."""
-        return {name: getattr(self, name) for name in FACTS}
+        """The values ``when`` conditions see: the built-in facts, the attributes, and open_<schedule>."""
+        facts = {name: getattr(self, name) for name in FACTS}
+        facts.update(self.attributes)
+        facts.update((f"open_{name}", value) for name, value in self.open.items())
+        return facts
 
 
 def derive(request: DecisionRequest, customer: Customer, terms: Terms) -> Facts:
@@ -44,24 +55,57 @@ def derive(request: DecisionRequest, customer: Customer, terms: Terms) -> Facts:
     if errors:
         raise InvalidRequest("the request names a channel or category the contract does not define", errors)
 
+    attributes = attributes_of(request, customer, terms)
     schedule = terms.schedule
     local_time = schedule.local(request.received_at)
     try:
-        holiday = schedule.holidays.name(local_time.date())
+        holiday = schedule.closure(local_time.date())
         in_business_hours = schedule.is_open(request.received_at)
+        open_ = {name: s.is_open(request.received_at) for name, s in terms.schedules.items()
+                 if name != SUPPORT_SCHEDULE}
     except OutsideHolidayCalendar as error:
         raise error.naming("/received_at") from None
     designated = comparable_email(request.requester_email) in customer.designated_contacts
+    day = DAYS[local_time.weekday()]
     return Facts(
         received_at=request.received_at,
         local_time=local_time,
         holiday=holiday,
         in_business_hours=in_business_hours,
         on_holiday=holiday is not None,
-        day_of_week=DAYS[local_time.weekday()],
+        day_of_week=day,
         emergency=terms.categories[request.category].emergency,
         designated_contact=designated,
         may_use_emergency_support=designated or terms.emergency_available_to == "any_requester",
         channel=request.channel,
         category=request.category,
+        period=("business_hours" if in_business_hours else "holiday" if holiday is not None
+                else "weekend" if day in WEEKEND else "weeknight"),
+        attributes=attributes,
+        open=open_,
     )
+
+
+def attributes_of(request: DecisionRequest, customer: Customer, terms: Terms) -> dict:
+    """The request's attributes, checked against those the customer's plan declares, defaults applied."""
+    errors, values = [], {}
+    for name in request.attributes:
+        if name not in terms.attributes:
+            known = ", ".join(terms.attributes) or "none"
+            errors.append(FieldError(pointer(("attributes", name)),
+                                     f"is not an attribute of {customer.file.id}'s contract; its attributes are: "
+                                     f"{known}"))
+    for name, attribute in terms.attributes.items():
+        if name not in request.attributes:
+            if attribute.required:
+                errors.append(FieldError(pointer(("attributes", name)),
+                                         f"is required by {customer.file.id}'s contract"))
+            values[name] = attribute.default
+            continue
+        problem = attribute.problem(request.attributes[name])
+        if problem:
+            errors.append(FieldError(pointer(("attributes", name)), problem))
+        values[name] = request.attributes[name]
+    if errors:
+        raise InvalidRequest("the request's attributes do not fit the contract", errors)
+    return values

@@ -52,7 +52,7 @@ def digest(files) -> str:
 class PolicySet:
     """A valid policy set, ready to decide."""
 
-    def __init__(self, checked: CheckedSet, bundles: tuple):
+    def __init__(self, checked: CheckedSet, bundles: dict):
         self.plans = checked.plans
         self.customers = checked.customers
         self.bundles = bundles
@@ -77,7 +77,7 @@ class PolicySet:
         except NoPolicyInEffect as error:
             raise error.naming("/received_at") from None
         facts = derive(request, contract.customer, contract.terms)
-        bundle = self._bundle(facts)
+        bundle = self._bundle(facts, contract.plan.file.id)
         fired = bundle.compiled.fired(facts.for_rules())
         chosen = choose(bundle.rulesets, fired, bundle.compiled.rules)
         try:
@@ -96,16 +96,17 @@ class PolicySet:
         )
         return Evaluation(contract, bundle, tuple(fired), decision)
 
-    def _bundle(self, facts: Facts) -> CompiledBundle:
-        bundle = in_effect(self.bundles, facts.local_time.date(), key=lambda b: b.effective_from)
+    def _bundle(self, facts: Facts, plan_id: str) -> CompiledBundle:
+        bundles = self.bundles[plan_id]
+        bundle = in_effect(bundles, facts.local_time.date(), key=lambda b: b.effective_from)
         if bundle is None:
-            raise NoPolicyInEffect("the rules", self.bundles[0].effective_from).naming("/received_at")
+            raise NoPolicyInEffect("the rules", bundles[0].effective_from).naming("/received_at")
         return bundle
 
     def rules(self) -> list:
         """Every rule and default of every rule set version, in rule-set and file order."""
         seen, result = set(), []
-        for bundle in self.bundles:
+        for bundle in sorted((b for bs in self.bundles.values() for b in bs), key=lambda b: b.effective_from):
             for ruleset in bundle.rulesets:
                 if ruleset.file.path not in seen:
                     seen.add(ruleset.file.path)
@@ -120,30 +121,33 @@ class PolicySet:
         versions = self.customers.get(customer_id)
         if not versions:
             raise UnknownCustomer(customer_id)
-        # Each version's effective date is read in the zone of the plan that version names.
-        customer = next((c for c in reversed(versions) if self._local_day(c.plan_id, at) >= c.file.effective_from),
-                        None)
+        # Each version's effective date is read in the zone of its support hours.
+        customer = next((c for c in reversed(versions) if self._local_day(c, at) >= c.file.effective_from), None)
         if customer is None:
             raise NoPolicyInEffect(f"{customer_id}'s contract", versions[0].file.effective_from)
         plan_versions = self.plans[customer.plan_id]
         if customer.plan_version is not None:
             plan = next(p for p in plan_versions if p.file.version == customer.plan_version)
         else:
-            plan = in_effect(plan_versions, self._local_day(customer.plan_id, at))
+            plan = in_effect(plan_versions, self._local_day(customer, at))
             if plan is None:
                 raise NoPolicyInEffect(f"plan {customer.plan_id}", plan_versions[0].file.effective_from)
         return Contract(customer, plan, self._terms[(customer.file.path, plan.file.path)])
 
     def time_zone(self, customer_id: str):
-        """The zone of the customer's support schedule (every version of a plan keeps one)."""
-        return self._schedule(self.customers[customer_id][0].plan_id).zone
+        """The zone of the customer's support hours (every version of a plan keeps one)."""
+        return self._zone(self.customers[customer_id][-1])
 
-    def _local_day(self, plan_id: str, instant: datetime) -> date:
-        return self._schedule(plan_id).local(instant).date()
+    def _local_day(self, customer, instant: datetime) -> date:
+        return instant.astimezone(self._zone(customer)).date()
 
-    def _schedule(self, plan_id: str):
-        # All versions of a plan keep one time zone (checked at load), so any version's schedule tells it.
-        return self.plans[plan_id][0].terms.schedule
+    def _zone(self, customer):
+        # All versions of a plan keep one time zone (checked at load), so any version's schedule tells it;
+        # a plan that keeps the customer's time gives the customer's.
+        plan = self.plans[customer.plan_id][0]
+        if plan.data["schedule"]["time_zone"] == "customer" and customer.time_zone is not None:
+            return customer.time_zone
+        return plan.terms.schedule.zone
 
     def _reference(self, contract: Contract, bundle: CompiledBundle) -> PolicyReference:
         key = (contract.customer.file.path, contract.plan.file.path, bundle.effective_from)

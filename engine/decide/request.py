@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
+from typing import Mapping
 
 import orjson
 
@@ -39,6 +41,8 @@ class DecisionRequest:
     category: str
     ticket_id: str | None = None
     summary: str | None = None
+    # What the request says of itself, as the customer's plan declares its attributes.
+    attributes: Mapping = field(default_factory=lambda: MappingProxyType({}))
 
 
 def decode_json(raw: bytes | str) -> object:
@@ -233,8 +237,11 @@ def parse_request(body: object) -> DecisionRequest:
     """Turn a decoded JSON body into a DecisionRequest, or raise InvalidRequest naming each field."""
     fast = accepts("decision-request")
     if fast and fast(body):
-        # The schema bounds every field but what ``requester`` carries beside the e-mail.
+        # The schema bounds every field but what ``requester`` carries beside the e-mail, and how many
+        # attributes there are.
         check_limits(body["requester"], ("requester",), 1)
+        if "attributes" in body:
+            check_limits(body["attributes"], ("attributes",), 1)
         errors = []
     else:
         check_limits(body)
@@ -255,6 +262,7 @@ def parse_request(body: object) -> DecisionRequest:
         category=body["category"],
         ticket_id=body.get("ticket_id"),
         summary=body.get("summary"),
+        attributes=MappingProxyType(body.get("attributes") or {}),
     )
 
 

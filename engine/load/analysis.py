@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import itertools
 
-from supportpolicy.engine.load.domains import Domains
+from supportpolicy.engine.load.domains import OTHER, Domains
 from supportpolicy.engine.load.yamlsource import Source
 from supportpolicy.engine.model import RuleSet
+from supportpolicy.engine.vocabulary import WEEKEND
 
 # Past this many combinations, or this many rule-against-combination checks, a
 # rule set is not analysed: validate must stay quick (a check costs one or two
@@ -43,18 +44,30 @@ def possible_cases(ruleset: RuleSet, domains: Domains) -> list[dict] | None:
     """Every combination of the facts the rules mention that can happen; None when the rules mention no fact,
     or there are too many combinations to check."""
     mentioned = sorted({c.fact for rule in ruleset.rules for c in rule.conditions})
+    values = {fact: _values(ruleset, domains, fact) for fact in mentioned}
     size = 1
     for fact in mentioned:
-        size *= len(domains.values(fact))
+        size *= len(values[fact])
     if not mentioned or size > MAX_CASES or size * len(ruleset.rules) > MAX_CHECKS:
         return None
-    combinations = itertools.product(*(domains.values(fact) for fact in mentioned))
+    combinations = itertools.product(*(values[fact] for fact in mentioned))
     cases = (dict(zip(mentioned, combination)) for combination in combinations)
     return [case for case in cases if _possible(case, domains)]
 
 
+def _values(ruleset: RuleSet, domains: Domains, fact: str) -> tuple:
+    """The fact's values; for one whose values cannot be listed (text), those the rules name and one other."""
+    listed = domains.values(fact)
+    if listed is not None:
+        return listed
+    named = [v for rule in ruleset.rules for c in rule.conditions if c.fact == fact for v in c.values]
+    return (*dict.fromkeys(named), OTHER)
+
+
 def _possible(facts: dict, domains: Domains) -> bool:
     if facts.get("in_business_hours") and facts.get("on_holiday"):
+        return False
+    if "period" in facts and not _period_possible(facts):
         return False
     if facts.get("designated_contact") and facts.get("may_use_emergency_support") is False:
         return False
@@ -76,3 +89,14 @@ def _shadowed(ruleset: RuleSet, rule, matched: list, taken: list) -> tuple | Non
     earlier = [ruleset.rules[t].id for t in sorted({taken[i] for i in matched})]
     return ("shadowed_rule", f"rule {rule.id} never decides: every request it matches is taken first by "
                              f"{', '.join(earlier)}; move it up or remove it")
+
+
+def _period_possible(facts: dict) -> bool:
+    """The period agrees with the other facts of when the request came (see facts.derive)."""
+    period, open_, holiday, day = (facts["period"], facts.get("in_business_hours"), facts.get("on_holiday"),
+                                   facts.get("day_of_week"))
+    if open_ is not None and open_ != (period == "business_hours"):
+        return False
+    if holiday is not None and period != "business_hours" and holiday != (period == "holiday"):
+        return False
+    return day is None or period not in ("weekend", "weeknight") or (day in WEEKEND) == (period == "weekend")

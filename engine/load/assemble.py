@@ -11,7 +11,7 @@ every error.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from types import MappingProxyType
 from typing import Mapping
@@ -25,7 +25,7 @@ from supportpolicy.engine.load.plans import build_plan
 from supportpolicy.engine.load.rulesets import build_ruleset
 from supportpolicy.engine.load.schemas import date_errors, schema_errors
 from supportpolicy.engine.model import in_effect
-from supportpolicy.engine.vocabulary import DECISION_FIELDS
+from supportpolicy.engine.vocabulary import DECISION_FIELDS, FIRST_RESPONSE
 
 MODELINE = b"# yaml-language-server: $schema="
 # Measured limits of durable-rules 2.0.28 with a wide margin: about 2,000 rules in one ruleset corrupted its heap.
@@ -67,7 +67,7 @@ class CheckedSet:
     customers: Mapping  # customer id -> versions, by effective date
     rulesets: Mapping  # rule set id -> versions, by effective date
     terms: Mapping  # (customer file, plan file) -> the customer's Terms under that plan version
-    bundles: tuple  # RuleBundle, by effective date
+    bundles: Mapping  # plan id -> its RuleBundles, by effective date
     files: tuple  # PolicyFile of every file of the set
     warnings: tuple  # PolicyError of severity warning
 
@@ -82,9 +82,14 @@ def assemble(documents: list[Document], read_errors: list[PolicyError], roots) -
                   every_ruleset_valid=len(valid["ruleset"]) == _count(documents, "ruleset"))
     plans, problems = _plan_stage(valid["plan"], by_path)
     errors += problems
-    domains = Domains.of(d.source.data for d in valid["plan"]) if known.plans else None
-    rulesets, problems = _ruleset_stage(valid["ruleset"], domains, by_path)
+    plans_data = {}
+    for doc in valid["plan"]:
+        plans_data.setdefault(doc.source.data["plan"], []).append(doc.source.data)
+    rulesets, problems = _ruleset_stage(valid["ruleset"], plans_data if known.plans else None, by_path)
     errors += problems
+    if any(e.code in ("unknown_reference", "unknown_decision_field") for e in problems):
+        # Which plans a rule set decides for, or what, is not known: "no rule set decides X" would echo it.
+        known = replace(known, every_ruleset_valid=False)
     plan_versions = {}
     for doc in valid["plan"]:
         plan_versions.setdefault(doc.source.data["plan"], []).append(doc.source.data["version"])
@@ -93,7 +98,7 @@ def assemble(documents: list[Document], read_errors: list[PolicyError], roots) -
     if not rulesets and not _count(documents, "ruleset"):
         errors.append(PolicyError(str(roots[-1]) if roots else "(none)", 1, 1, "no_rules",
                                   "no rule set was found; give the folder that holds the rules"))
-    bundles, problems = _bundle_stage(rulesets, by_path, known)
+    bundles, problems = _bundle_stage(rulesets, plans, by_path, known)
     errors = sorted(set(errors + problems + read_errors))
     if any(e.severity == "error" for e in errors):
         return None, errors
@@ -136,25 +141,41 @@ def _plan_stage(documents, by_path) -> tuple[dict, list]:
     by_id, problems = _versions(plans, by_path)
     errors += problems
     for versions in by_id.values():
-        zone = versions[0].terms.schedule.zone.key
+        zone = versions[0].data["schedule"]["time_zone"]
         errors += [by_path[plan.file.path].source.error(
             "$.schedule.time_zone", "time_zone_changed",
             f"plan {plan.file.id} keeps its hours in {zone} in {versions[0].file.path}; every version of a plan "
             "keeps one time zone (effective dates are read in it); make a new plan instead")
-            for plan in versions[1:] if plan.terms.schedule.zone.key != zone]
+            for plan in versions[1:] if plan.data["schedule"]["time_zone"] != zone]
     return by_id, errors
 
 
-def _ruleset_stage(documents, domains: Domains | None, by_path) -> tuple[dict, list]:
+def _ruleset_stage(documents, plans_data: dict | None, by_path) -> tuple[dict, list]:
+    """Rule sets, each checked against the facts and values of the plans it decides for (``plans_data``:
+    plan id -> its versions' documents; None when the plans could not all be read)."""
     rulesets, errors = [], []
     for doc in documents:
-        ruleset, problems = build_ruleset(doc, domains)
-        errors += problems
+        domains, problems = _domains_for(doc, plans_data)
+        ruleset, more = build_ruleset(doc, domains)
+        errors += problems + more
         rulesets.append(ruleset)
-        if domains is not None and not problems:  # analysing a broken rule set only echoes its errors
+        if domains is not None and not problems + more:  # analysing a broken rule set only echoes its errors
             errors += analyse(ruleset, doc.source, domains)
     by_id, problems = _versions(rulesets, by_path)
     return by_id, errors + problems
+
+
+def _domains_for(doc, plans_data: dict | None) -> tuple[Domains | None, list]:
+    if plans_data is None:
+        return None, []
+    named = doc.source.data.get("plans")
+    unknown = [(i, plan) for i, plan in enumerate(named or ()) if plan not in plans_data]
+    if unknown:
+        return None, [doc.source.error(f"$.plans[{i}]", "unknown_reference", f"there is no plan {plan!r}; plans "
+                                       f"are: {', '.join(plans_data)}") for i, plan in unknown]
+    chosen = [data for plan_id, versions in plans_data.items() if named is None or plan_id in named
+              for data in versions]
+    return (Domains.of(chosen) if chosen else None), []
 
 
 def _customer_stage(documents, plans: dict, plan_versions: dict, known: Known, by_path) -> tuple[dict, dict, list]:
@@ -205,38 +226,45 @@ def _versions(items, by_path) -> tuple[dict, list]:
     return groups, errors
 
 
-def _bundle_stage(rulesets: dict, by_path, known: Known) -> tuple[tuple, list]:
-    """For each date a rule set version takes effect: the rule sets in effect, checked together."""
-    days = sorted({r.file.effective_from for versions in rulesets.values() for r in versions})
-    bundles, errors = [], []
-    for day in days:
-        members = [v for v in (in_effect(vs, day) for vs in rulesets.values()) if v is not None]
-        members.sort(key=lambda r: (r.order, r.id))
-        errors += _decider_errors(day, members, by_path, known)
-        count = sum(len(r.rules) for r in members)
-        if count > MAX_RULES:
-            errors.append(by_path[members[0].file.path].source.error(
-                "$.rules", "too_many_rules",
-                f"the rule sets in effect from {day} hold {count} rules; the engine takes at most {MAX_RULES}"))
-        bundles.append(RuleBundle(day, tuple(members)))
-    return tuple(bundles), errors
+def _bundle_stage(rulesets: dict, plans: dict, by_path, known: Known) -> tuple[Mapping, list]:
+    """For each plan, and each date a rule set version deciding for it takes effect: the rule sets in effect,
+    checked together."""
+    bundles, errors = {}, []
+    for plan_id, versions in sorted(plans.items()):
+        mine = {rid: [r for r in vs if r.decides_for(plan_id)] for rid, vs in rulesets.items()}
+        mine = {rid: vs for rid, vs in mine.items() if vs}
+        fields = (*DECISION_FIELDS, *dict.fromkeys(t for plan in versions for t in plan.terms.targets
+                                                   if t != FIRST_RESPONSE))
+        bundles[plan_id] = []
+        for day in sorted({r.file.effective_from for vs in mine.values() for r in vs}):
+            members = [v for v in (in_effect(vs, day) for vs in mine.values()) if v is not None]
+            members.sort(key=lambda r: (r.order, r.id))
+            errors += _decider_errors(day, members, fields, by_path, known, plan_id if len(plans) > 1 else None)
+            count = sum(len(r.rules) for r in members)
+            if count > MAX_RULES:
+                errors.append(by_path[members[0].file.path].source.error(
+                    "$.rules", "too_many_rules",
+                    f"the rule sets in effect from {day} hold {count} rules; the engine takes at most {MAX_RULES}"))
+            bundles[plan_id].append(RuleBundle(day, tuple(members)))
+    return MappingProxyType({plan_id: tuple(b) for plan_id, b in bundles.items()}), errors
 
 
-def _decider_errors(day: date, members: list, by_path, known: Known) -> list:
-    """Each decision field is decided by exactly one of the rule sets in effect."""
+def _decider_errors(day: date, members: list, fields: tuple, by_path, known: Known, plan_id: str | None) -> list:
+    """Each decision field (and each of the plan's targets) is decided by exactly one of the rule sets in effect."""
     deciders, errors = {}, []
+    for_plan = f" for plan {plan_id}" if plan_id else ""
     for ruleset in members:
         for field in ruleset.decides:
             if field in deciders:
                 errors.append(by_path[ruleset.file.path].source.error(
                     "$.decides", "duplicate_decision",
-                    f"{field} is also decided by {deciders[field].file.path} (from {day}); "
+                    f"{field} is also decided by {deciders[field].file.path} (from {day}{for_plan}); "
                     "each field is decided by one rule set"))
             deciders.setdefault(field, ruleset)
-    missing = [f for f in DECISION_FIELDS if f not in deciders]
+    missing = [f for f in fields if f not in deciders]
     # A rule set that fails its schema would otherwise be reported again as a missing decision.
     if missing and members and known.rulesets:
         errors.append(by_path[members[-1].file.path].source.error(
             "$.decides", "missing_decision",
-            f"from {day} no rule set decides {', '.join(missing)}; every decision field needs one"))
+            f"from {day}{for_plan} no rule set decides {', '.join(missing)}; every decision field needs one"))
     return errors

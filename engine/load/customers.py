@@ -7,13 +7,15 @@ against the plan schema and as a plan's are (plans.py).
 from __future__ import annotations
 
 import copy
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from supportpolicy.engine.errors import PolicyError
 from supportpolicy.engine.load.files import Document
 from supportpolicy.engine.load.plans import check_terms
 from supportpolicy.engine.load.schemas import schema_errors
 from supportpolicy.engine.load.yamlsource import Source, child_path
-from supportpolicy.engine.model import Customer, Plan, Terms, comparable_email
+from supportpolicy.engine.model import Customer, Plan, comparable_email
+from supportpolicy.engine.terms import Terms
 from supportpolicy.engine.vocabulary import replaced_whole
 
 
@@ -26,11 +28,24 @@ def build_customer(doc: Document) -> tuple[Customer | None, list[PolicyError]]:
             errors.append(doc.source.error(f"$.designated_contacts[{i}].email", "duplicate_contact",
                                            f"{contact['email']} is listed twice; keep one"))
         contacts.add(email)
+    zone = None
+    if "time_zone" in data:
+        try:
+            zone = ZoneInfo(data["time_zone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            errors.append(doc.source.error("$.time_zone", "unknown_time_zone",
+                                           f"{data['time_zone']!r} is not an IANA time zone; use e.g. "
+                                           "America/Los_Angeles"))
     version = data["plan"].get("version", "current")
     customer = Customer(doc.policy_file(), data.get("name"), data["plan"]["id"],
                         None if version == "current" else version, frozenset(contacts), data.get("overrides", {}),
-                        doc.source.positions)
+                        doc.source.positions, zone)
     return (None if errors else customer), errors
+
+
+def keeps_customer_time(data: dict) -> bool:
+    """Whether any of the plan's schedules is kept in each customer's own time zone."""
+    return any(s["time_zone"] == "customer" for s in (data["schedule"], *data.get("schedules", {}).values()))
 
 
 def plan_reference_errors(doc: Document, customer: Customer, plan_versions: dict) -> list[PolicyError]:
@@ -69,8 +84,13 @@ def merge_overrides(source: Source, plan_data: dict, overrides: dict) -> tuple[d
 
 def customer_terms(doc: Document, customer: Customer, plan: Plan) -> tuple[Terms | None, list[PolicyError]]:
     """The customer's terms under one plan version, checked like a plan."""
+    customer_time = keeps_customer_time(plan.data)
+    if customer_time and customer.time_zone is None:
+        return None, [doc.source.error("$.plan.id", "missing_time_zone",
+                                       f"plan {plan.file.id} {plan.file.version} keeps hours in each customer's "
+                                       "time zone; give this customer's, e.g. `time_zone: America/Los_Angeles`")]
     if not customer.overrides:
-        return plan.terms, []
+        return (Terms.from_data(plan.data, customer.time_zone) if customer_time else plan.terms), []
     merged, errors = merge_overrides(doc.source, plan.data, customer.overrides)
     if not errors:
         errors = [PolicyError(e.file, e.line, e.column, e.code,
@@ -78,4 +98,4 @@ def customer_terms(doc: Document, customer: Customer, plan: Plan) -> tuple[Terms
                   for e in schema_errors(doc.source, "plan", merged, "$.overrides")]
     if not errors:
         errors = check_terms(doc.source, merged, "$.overrides")
-    return (None if errors else Terms.from_data(merged)), errors
+    return (None if errors else Terms.from_data(merged, customer.time_zone)), errors

@@ -160,10 +160,14 @@ def _placed(source: Source, kind: str, error: ValidationError, path: str) -> lis
                              f"{extra!r} is not a known field here; check its spelling"
                              + (f" (known: {', '.join(known)})" if known else ""))
                 for extra in sorted(k for k in error.instance if k not in known)]
-    if error.validator == "required" and kind == "ruleset" and not error.path and "default" not in error.instance:
+    if error.validator == "required" and kind == "ruleset" and not error.absolute_path \
+            and "default" not in error.instance:
         return [source.error(path, "no_default",
                              "the rule set has no default, so a request no rule matches would get no decision "
                              "(a gap); add `default: {id: ..., then: ...}` after the rules")]
+    if error.validator == "enum" and error.absolute_path and error.absolute_path[-1] == "term":
+        return [source.error(path, "unknown_term", f"there is no term {error.instance!r}; the terms an outcome "
+                                                   f"may name are: {', '.join(error.validator_value)}")]
     return [source.error(path, _CODES.get(error.validator, "schema_violation"), _message(error))]
 
 

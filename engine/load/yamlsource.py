@@ -18,6 +18,7 @@ import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from supportpolicy.engine.errors import PolicyError
+from supportpolicy.engine.load.yamlwords import explained
 
 MAX_DEPTH = 32
 MAX_NODES = 500_000  # a 10,000-case test suite holds about 250,000
@@ -42,6 +43,15 @@ def _scalar(node: ScalarNode):
 
 
 _FAST_LOADER = getattr(yaml, "CSafeLoader", None)  # PyYAML built with libyaml
+_NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
+
+
+def _construct_quietly(node: ScalarNode):
+    try:
+        return _scalar(node)
+    except (ValueError, KeyError, IndexError, TypeError):
+        return "?"
 
 
 @dataclass(frozen=True)
@@ -141,6 +151,12 @@ class _Builder:
         tag = node.tag
         if tag == "tag:yaml.org,2002:timestamp":
             return node.value
+        if tag in _NUMBERS and not node.style and _SEXAGESIMAL.match(node.value):
+            # YAML 1.1 reads 18:00 as 18 * 60 + 0: a time written without quotes.
+            self._error(node, json_path, "unquoted_time",
+                        f"{node.value} without quotes is read by YAML as the number {_construct_quietly(node)} "
+                        f'(base 60); write it in quotes: "{node.value}"')
+            return None
         if tag == "tag:yaml.org,2002:float":
             try:
                 value = Decimal(node.value.replace("_", ""))
@@ -281,8 +297,7 @@ def parse(path: str, text: bytes) -> tuple[Source | None, list[PolicyError]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = " ".join(p for p in (exc.context, exc.problem) if p)
-        return None, [PolicyError(path, line, column, "yaml_syntax", f"YAML syntax: {problem}")]
+        return None, [PolicyError(path, line, column, "yaml_syntax", explained(exc.context, exc.problem))]
     except yaml.YAMLError as exc:
         return None, [PolicyError(path, 1, 1, "yaml_syntax", f"YAML syntax: {exc}")]
     if builder.errors:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from supportpolicy.engine.calendar import SUPPORT_SCHEDULE, NoOpening
 from supportpolicy.engine.errors import NoPolicyInEffect, OutsideHolidayCalendar, UnknownCustomer
 from supportpolicy.engine.model import Contract
 
@@ -76,7 +77,36 @@ class CoverageWeek:
                 "response_target": terms.emergency_response_target.as_json()},
             "after_hours": None if terms is None else {
                 "rate": terms.after_hours_rate.as_json(), "notice_required": terms.notice_required},
+            "schedules": self.other_schedules(),
         }
+
+    def other_schedules(self) -> dict:
+        """The plan's other schedules over the same week: when each is open, in its own zone."""
+        if self.terms is None:
+            return {}
+        start, end = self.days[0].starts, self.days[-1].periods[-1].ends
+        return {name: {"time_zone": schedule.zone.key,
+                       "open": [{"from": a.astimezone(schedule.zone).isoformat(),
+                                 "to": b.astimezone(schedule.zone).isoformat()}
+                                for a, b in _open(schedule, start, end)]}
+                for name, schedule in self.terms.schedules.items() if name != SUPPORT_SCHEDULE}
+
+
+def _open(schedule, start: datetime, end: datetime) -> list:
+    """The schedule's open stretches between two instants, those that meet at midnight joined."""
+    stretches = []
+    try:
+        for opens, closes in schedule.openings(start):
+            if opens >= end:
+                break
+            opens, closes = max(opens, start), min(closes, end)
+            if stretches and stretches[-1][1] == opens:
+                stretches[-1][1] = closes
+            else:
+                stretches.append([opens, closes])
+    except NoOpening:
+        pass
+    return stretches
 
 
 def week_of(day: date) -> date:
@@ -129,7 +159,7 @@ def _day(policy_set, customer_id: str, day: date, zone) -> Day:
         cursor = min(closes, ends)
     if cursor < ends:
         periods.append(Period(cursor, ends, "emergency_only"))
-    return Day(day, starts, schedule.holidays.name(day), contract, tuple(periods))
+    return Day(day, starts, schedule.closure(day), contract, tuple(periods))
 
 
 def _upcoming_holidays(policy_set, customer_id: str, first: date, zone) -> tuple:

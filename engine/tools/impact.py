@@ -85,7 +85,11 @@ def _outcome(policy_set, body):
     rules = {}
     for rule in decision.trace:
         rules[rule.ruleset] = ", ".join(filter(None, [rules.get(rule.ruleset), rule.name]))
-    return {k: v for k, v in decision.as_json().items() if k not in IGNORED}, rules
+    document = {k: v for k, v in decision.as_json().items() if k not in IGNORED}
+    # A target's rule is reported with the deciding rules; what changed about the target itself is its time.
+    document["targets"] = {name: {k: v for k, v in target.items() if k not in ("rule", "file", "line")}
+                           for name, target in document["targets"].items()}
+    return document, rules
 
 
 def _text(value) -> str:

@@ -38,7 +38,7 @@ def terms_in_force(policy_set, customer_id: str, at: datetime) -> dict:
         terms.append({"term": ".".join(path), "value": value,
                       "from": {"file": source.file.path, "line": _line(source.positions, where)}})
 
-    for name in TERM_SECTIONS:
+    for name in (n for n in TERM_SECTIONS if n in plan.data):
         walk(plan.data[name], customer.overrides.get(name, _NONE), (name,), f"$.{name}")
     return {
         "customer": customer.file.id,

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from supportpolicy.engine.errors import EngineError
-from supportpolicy.engine.tools.check import check
+from supportpolicy.engine.tools.check import check, check_in_context
 from supportpolicy.engine.tools.explain import as_json as explanation_json
 from supportpolicy.engine.tools.explain import explain as explain_request
 from supportpolicy.engine.tools.impact import checkout_ref, compare, read_requests, suite_requests
@@ -62,12 +62,18 @@ def validate(paths, output, strict, policies, rules):
     error and warning; exits 0 when valid, 1 when not (or, with --strict, when
     there is a warning).
     """
-    if paths:
-        roots, label = paths, (lambda root, path: os.path.normpath(path))
+    label = lambda root, path: os.path.normpath(path)  # noqa: E731
+    if paths and all(p.is_file() for p in paths):
+        # One file (or a few) of a policy repository: checked as part of the set it belongs to.
+        errors, context = check_in_context(paths, label)
+        if context:
+            click.echo(f"supportpolicy: checked as part of the policy set in {context[0]} and {context[1]}",
+                       err=True)
+    elif paths:
+        _, errors = check(paths, label)
     else:
         note_local_folders_unused(policies, rules)
-        roots, label = roots_for(policies, rules), label_for(policies, rules)
-    _, errors = check(roots, label)
+        _, errors = check(roots_for(policies, rules), label_for(policies, rules))
     click.echo(reports.VALIDATE_REPORTERS[output](errors), nl=False)
     if output != "json":
         click.echo(reports.validation_summary(errors), err=True)

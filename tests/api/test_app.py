@@ -19,7 +19,7 @@ CONTRACT_FIELDS = [
     "emergency", "designated_contact", "emergency_support", "billable", "hourly_rate", "notice_required",
     "respond_by", "route", "escalation", "trace",
 ]
-REQUEST_FIELDS = {"customer", "received_at", "channel", "requester", "category", "ticket_id", "summary"}
+REQUEST_FIELDS = {"customer", "received_at", "channel", "requester", "category", "ticket_id", "summary", "attributes"}
 REQUIRED_REQUEST_FIELDS = {"customer", "received_at", "channel", "requester", "category"}
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -77,6 +77,11 @@ def test_policies_lists_every_shipped_file_with_its_version_and_date(client, pol
         ("ruleset", "escalation", "2026.1", "2026-01-01"),
         ("ruleset", "response-deadline", "2026.1", "2026-01-01"),
         ("ruleset", "route-and-coverage", "2026.1", "2026-01-01"),
+        ("plan", "premium-24x7", "2026.1", "2026-01-01"),
+        ("customer", "harbor-county", "2026.1", "2026-01-01"),
+        ("ruleset", "premium-billing", "2026.1", "2026-01-01"),
+        ("ruleset", "premium-route-and-coverage", "2026.1", "2026-01-01"),
+        ("ruleset", "premium-targets", "2026.1", "2026-01-01"),
     }
 
 
@@ -87,8 +92,16 @@ def test_each_listed_file_digest_is_the_sha256_of_its_content(client):
         assert entry["digest"] == "sha256:" + hashlib.sha256(content).hexdigest(), entry["path"]
 
 
-def test_a_decision_by_every_shipped_file_carries_the_digest_of_the_whole_set(decisions, policy_set):
-    assert {d["policy"]["digest"] for _, d in decisions} == {policy_set.digest}
+def test_a_decision_carries_the_digest_of_every_file_that_took_part(decisions, policy_set):
+    from supportpolicy.engine.decide.policyset import digest
+
+    by_path = {f.path: f for f in policy_set.files}
+    took_part = {"policies/customers/demo-city.yaml", "policies/plans/central-standard/2026.1.yaml",
+                 "rules/billing.yaml", "rules/escalation.yaml", "rules/response-deadline.yaml",
+                 "rules/route-and-coverage.yaml"}
+    for _, d in decisions:
+        assert {f["path"] for f in d["policy"]["files"]} == took_part
+        assert d["policy"]["digest"] == digest([by_path[path] for path in took_part])
 
 
 # The OpenAPI document

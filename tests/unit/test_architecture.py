@@ -17,7 +17,8 @@ from support import REPO
 LAYERS = (
     # The packages themselves only document their stages and export names lazily (PEP 562).
     ("supportpolicy.engine", "supportpolicy.engine.errors", "supportpolicy.engine.vocabulary", "supportpolicy.engine.instants",
-     "supportpolicy.engine.resources", "supportpolicy.engine.calendar", "supportpolicy.engine.model"),
+     "supportpolicy.engine.resources", "supportpolicy.engine.calendar", "supportpolicy.engine.terms",
+     "supportpolicy.engine.model"),
     ("supportpolicy.engine.load",),
     ("supportpolicy.engine.decide",),
     ("supportpolicy.engine.tools",),

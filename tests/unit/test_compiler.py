@@ -13,15 +13,15 @@ from supportpolicy.engine.resources import shipped
 from supportpolicy.engine.vocabulary import FACTS
 
 
-def _all_facts(policy_set):
-    domains = Domains.of(p.data for versions in policy_set.plans.values() for p in versions)
+def _all_facts(policy_set, plan_id: str = "central-standard"):
+    domains = Domains.of(p.data for p in policy_set.plans[plan_id])
     names = sorted(FACTS)
     for combination in itertools.product(*(domains.values(n) for n in names)):
         yield dict(zip(names, combination))
 
 
 def test_durable_rules_fires_exactly_the_rules_whose_conditions_hold(policy_set):
-    bundle = policy_set.bundles[0]
+    bundle = policy_set.bundles["central-standard"][0]
     compiled_rules = [r for ruleset in bundle.rulesets for r in ruleset.rules]
     checked = 0
     for facts in _all_facts(policy_set):
@@ -29,7 +29,7 @@ def test_durable_rules_fires_exactly_the_rules_whose_conditions_hold(policy_set)
         expected = [r.name for r in compiled_rules if r.failing(facts) is None]
         assert fired == expected, facts
         checked += 1
-    assert checked == 2 ** 5 * 7 * 4 * 7  # five booleans, seven days, four channels, seven categories
+    assert checked == 2 ** 5 * 7 * 4 * 7 * 4  # five booleans, seven days, four channels, seven categories, four periods
 
 
 def test_conditions_of_every_kind_compile_to_the_same_meaning(tmp_path):
@@ -58,7 +58,7 @@ default:
   then: {escalation: {term: category_escalation}}
 """)
     policy_set = load_policy_set(tmp_path / "policies", tmp_path / "rules")
-    bundle = policy_set.bundles[0]
+    bundle = policy_set.bundles["central-standard"][0]
     rules = [r for ruleset in bundle.rulesets for r in ruleset.rules]
     for facts in _all_facts(policy_set):
         assert bundle.compiled.fired(facts) == [r.name for r in rules if r.failing(facts) is None], facts
@@ -66,8 +66,12 @@ default:
 
 def _ruleset(name: str, decides: str, count: int, then: str, default: str) -> str:
     rules = "".join(f"  - id: r{i}\n    when: {{channel: phone}}\n    then: {then}\n" for i in range(count))
+    # The escalation rule set decides for every plan; the others only for central-standard (the premium plan
+    # has its own).
+    plans = "" if name == "escalation" else "plans: [central-standard]\n"
     return (f"# yaml-language-server: $schema=../schemas/ruleset.schema.json\nruleset: {name}\nversion: \"1\"\n"
-            f"effective_from: 2026-01-01\ndecides: [{decides}]\nrules:\n{rules}default:\n  id: rest\n  then: {default}\n")
+            f"effective_from: 2026-01-01\n{plans}decides: [{decides}]\nrules:\n{rules}default:\n"
+            f"  id: rest\n  then: {default}\n")
 
 
 def test_more_rules_than_durable_rules_can_hold_are_a_policy_error(tmp_path):

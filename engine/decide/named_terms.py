@@ -6,7 +6,7 @@ where each is read off the customer's terms.
 from __future__ import annotations
 
 from supportpolicy.engine.decide.facts import Facts
-from supportpolicy.engine.model import Terms
+from supportpolicy.engine.terms import Terms
 from supportpolicy.engine.vocabulary import NAMED_TERMS
 
 _VALUE_OF = {
@@ -16,6 +16,7 @@ _VALUE_OF = {
     "message_response_target": lambda terms, facts: terms.message_response_target,
     "emergency_response_target": lambda terms, facts: terms.emergency_response_target,
     "category_escalation": lambda terms, facts: terms.categories[facts.category].escalation,
+    "period_rate": lambda terms, facts: terms.after_hours.rates[facts.period],
 }
 assert _VALUE_OF.keys() == NAMED_TERMS.keys(), "every named term has a value, and only those"
 
