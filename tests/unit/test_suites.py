@@ -27,7 +27,7 @@ from supportpolicy.server.cli import main
 from support import CATEGORIES, CHANNELS, DESIGNATED, OTHER
 
 MODELINE = "# yaml-language-server: $schema=../../schemas/suite.schema.json\n"
-SHIPPED_SUITES = {"decision-table", "calendar", "categories-and-channels", "refusals"}
+SHIPPED_SUITES = {"decision-table", "calendar", "categories-and-channels", "refusals", "premium"}
 
 IN_HOURS = "2026-11-27T10:00:00-06:00"  # Friday
 SATURDAY_NIGHT = "2026-11-28T23:00:00-06:00"
@@ -74,13 +74,19 @@ def line_of(path: Path, needle: str, occurrence: int = 1) -> int:
     return found[occurrence - 1]
 
 
-def copy_policy(tmp_path: Path, keep_tests: bool = True) -> tuple[Path, Path]:
-    """Copies of the shipped policies/ and rules/ in tmp_path (without policies/tests unless asked)."""
+def copy_policy(tmp_path: Path, keep_tests: bool = True, premium: bool = True) -> tuple[Path, Path]:
+    """Copies of the shipped policies/ and rules/ in tmp_path (without policies/tests unless asked; without
+    the premium plan, its customer and its rules when asked, leaving the central-standard contract alone)."""
     policies, rules = tmp_path / "policies", tmp_path / "rules"
     shutil.copytree(shipped("policies"), policies)
     shutil.copytree(shipped("rules"), rules)
     if not keep_tests:
         shutil.rmtree(policies / "tests", ignore_errors=True)
+    if not premium:
+        for folder in (policies / "plans" / "premium-24x7", rules / "premium"):
+            shutil.rmtree(folder)
+        (policies / "customers" / "harbor-county.yaml").unlink()
+        (policies / "tests" / "premium.yaml").unlink(missing_ok=True)
     return policies, rules
 
 
@@ -110,9 +116,9 @@ def test_the_shipped_suites_all_pass_and_every_rule_decides_a_case(shipped_run):
     assert result.counts == {"passed": sum(len(s.cases) for s in suites), "failed": 0, "errored": 0}
     assert [r.name for r in result.coverage.uncovered] == []
     assert result.coverage.ratio == 1
-    assert len(result.coverage.rules) == 14
+    assert len(result.coverage.rules) == 30  # 14 of central-standard's, 16 of the premium plan's
     assert not below(result.coverage, Fraction(100))
-    assert "rule coverage: 14 of 14 rules decided a case (100.00%)" in reports.test_text(result)
+    assert "rule coverage: 30 of 30 rules decided a case (100.00%)" in reports.test_text(result)
 
 
 def test_the_shipped_suites_cover_every_row_channel_category_and_refusal(shipped_run):
@@ -515,7 +521,7 @@ LIVE_CALL = f"""  - name: row 1 by phone in hours
 
 @pytest.fixture()
 def one_rule_uncovered(tmp_path):
-    policies, rules = copy_policy(tmp_path, keep_tests=False)
+    policies, rules = copy_policy(tmp_path, keep_tests=False, premium=False)
     write(policies / "tests" / "most-rules.yaml", ALL_BUT_THE_LIVE_CALL)
     return policies, rules
 
