@@ -160,10 +160,15 @@ def explain_text(explanation) -> str:
         f"  category             {facts.category} ({'an emergency' if facts.emergency else 'not an emergency'})",
         f"  designated contact   {_yes(facts.designated_contact)}",
         f"  may use emergency support  {_yes(facts.may_use_emergency_support)}",
+        f"  period               {facts.period.replace('_', ' ')}",
+        *(f"  {name:20} {_value(value)}  (a request attribute)" for name, value in facts.attributes.items()),
+        *(f"  {'open_' + name:20} {_yes(value)}  (whether the {name} schedule is open)" for name, value in facts.open.items()),
         "",
     ]
     values = facts.for_rules()
     outcome = explanation.decision.outcome.as_json()
+    outcome.update((t.name, t.due.isoformat() if t.due else None) for t in explanation.decision.outcome.targets
+                   if t.name != "first_response")
     for part in explanation.rulesets:
         ruleset = part.ruleset
         lines.append(f"{ruleset.id}  ({ruleset.file.path}, version {ruleset.file.version}, "
@@ -185,6 +190,10 @@ def explain_text(explanation) -> str:
     lines.append("Decision")
     for name in DECISION_FIELDS:
         lines.append(f"  {name:20} {_value(outcome[name])}")
+    for target in decision.outcome.targets:
+        where = f"counted in {target.target.counts_in}" if target.target and target.target.counts_in else "elapsed time"
+        due = target.due.isoformat() if target.due else "none"
+        lines.append(f"  target {target.name:13} due {due} ({where}; set by {target.rule.name})")
     policy = decision.policy
     lines.append(f"  {'policy':20} {policy.id} {policy.version} ({policy.digest})")
     return "\n".join(lines) + "\n"

@@ -86,3 +86,20 @@ def test_more_rules_than_durable_rules_can_hold_are_a_policy_error(tmp_path):
     with pytest.raises(PolicySetInvalid) as caught:
         load_policy_set(tmp_path / "policies", tmp_path / "rules")
     assert [e.code for e in caught.value.policy_errors if e.severity == "error"] == ["too_many_rules"]
+
+
+def test_durable_rules_agrees_on_the_premium_plans_attributes_and_schedule_facts(policy_set):
+    # Integers, attributes and open_<schedule> facts, over every combination of the facts its rules test.
+    bundle = policy_set.bundles["premium-24x7"][0]
+    rules = [r for ruleset in bundle.rulesets for r in ruleset.rules]
+    domains = Domains.of(p.data for p in policy_set.plans["premium-24x7"])
+    tested = sorted({c.fact for r in rules for c in r.conditions})
+    assert {"severity", "open_follow_the_sun"} <= set(tested)
+    base = dict(next(_all_facts(policy_set, "premium-24x7")), severity=3, open_around_the_clock=False,
+                open_follow_the_sun=False)
+    checked = 0
+    for combination in itertools.product(*(domains.values(f) for f in tested)):
+        facts = dict(base, **dict(zip(tested, combination)))
+        assert bundle.compiled.fired(facts) == [r.name for r in rules if r.failing(facts) is None], facts
+        checked += 1
+    assert checked == 4 * 2 ** (len(tested) - 1)

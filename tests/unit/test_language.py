@@ -151,3 +151,19 @@ def test_a_rule_set_for_both_plans_deciding_what_each_already_has_is_a_duplicate
     assert "duplicate_decision" in {code for _, _, code in errors(tree)}
     with pytest.raises(PolicySetInvalid):
         load_policy_set(tree / "policies", tree / "rules")
+
+
+def test_explain_shows_the_attributes_schedules_and_every_target(policy_set):
+    from supportpolicy.engine.tools.explain import as_json, explain
+    from supportpolicy.server import reports
+
+    body = {"customer": "harbor-county", "received_at": "2026-11-28T23:00:00-08:00", "channel": "email",
+            "requester": {"email": "resident@example.org"}, "category": "degraded", "attributes": {"severity": 2}}
+    explanation = explain(policy_set, body)
+    text = reports.explain_text(explanation)
+    assert "severity             2  (a request attribute)" in text
+    assert "open_follow_the_sun  no" in text and "period               weekend" in text
+    assert "target next_update   due 2026-11-29T23:00:00-08:00 (counted in follow_the_sun; " \
+           "set by premium-targets/severity-2)" in text
+    facts = as_json(explanation)["facts"]
+    assert facts["severity"] == 2 and facts["open_follow_the_sun"] is False and facts["period"] == "weekend"
