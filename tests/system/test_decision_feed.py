@@ -70,9 +70,11 @@ def _follow(log, how: str, stop: threading.Event, seen: list) -> None:
 def test_a_follower_sees_every_decision_once_while_several_processes_write(store, how):
     log = store.open()
     log.setup()
-    written = multiprocessing.get_context("fork").Queue()
-    writers = [multiprocessing.get_context("fork").Process(target=_write, args=(store.url, store.data_dir, n,
-                                                                                  written))
+    # Spawned, not forked: a fork while this process's checkpointer is inside SQLite would leave the child
+    # holding SQLite's mutex.
+    processes = multiprocessing.get_context("spawn")
+    written = processes.Queue()
+    writers = [processes.Process(target=_write, args=(store.url, store.data_dir, n, written))
                for n in range(WRITERS)]
     seen, stop = [], threading.Event()
     follower = threading.Thread(target=_follow, args=(log, how, stop, seen))
