@@ -139,6 +139,8 @@ class _Builder:
 
     def _scalar(self, node: ScalarNode, json_path: str):
         tag = node.tag
+        if tag == "tag:yaml.org,2002:str":  # what its constructor gives (construct_scalar), without the calls
+            return node.value
         if tag == "tag:yaml.org,2002:timestamp":
             return node.value
         if tag == "tag:yaml.org,2002:float":
