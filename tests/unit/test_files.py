@@ -11,23 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 from supportpolicy.engine.decide.build import check_policy_set
 from supportpolicy.engine.load.files import discover, read_files
 from supportpolicy.engine.resources import shipped
 
-
-def configmap(folder: Path, source: Path, version: str) -> Path:
-    """``folder`` laid out as a ConfigMap volume holding ``source``'s entries: each a link into ``..data``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(source, folder / version, ignore=shutil.ignore_patterns("tests"))
-    os.symlink(version, folder / "..data_tmp")
-    os.replace(folder / "..data_tmp", folder / "..data")
-    for entry in sorted((folder / version).iterdir()):
-        if not (folder / entry.name).is_symlink():
-            os.symlink(Path("..data") / entry.name, folder / entry.name)
-    return folder
+from support import configmap
 
 
 def test_a_configmap_mount_loads_the_set_a_plain_copy_loads(tmp_path):
