@@ -46,23 +46,23 @@ def discover(root: Path, tests: bool | None = None) -> list[Path]:
     takes only them, ``None`` takes everything. Names starting with ``.`` are
     skipped; symbolic links are followed (see ``_walk``).
     """
-    return [path for path, _ in _found(root, tests)]
+    return [Path(where) for where, _ in _found(root, tests)]
 
 
-def _found(root: Path, tests: bool | None) -> list[tuple[Path, str]]:
-    """``discover``'s files, each with its real path."""
+def _found(root: Path, tests: bool | None) -> list[tuple[str, str]]:
+    """``discover``'s files, as paths (``root`` joined with the names below it) and real paths.
+
+    Strings, not Paths: a server reads thousands of files on every reload, and pathlib's parsing of each
+    cost more than reading it."""
     if root.is_file():
-        return [(root, os.path.realpath(root))]
-    found = []
-    for path, real in _walk(root):
-        parts = path.relative_to(root).parts
-        if tests is None or tests == ("tests" in parts[:-1]):
-            found.append((path, real))
-    return sorted(found)
+        return [(str(root), os.path.realpath(root))]
+    found = sorted((parts, where, real) for parts, where, real in _walk(root)
+                   if tests is None or tests == ("tests" in parts[:-1]))
+    return [(where, real) for _, where, real in found]
 
 
-def _walk(root: Path) -> list[tuple[Path, str]]:
-    """Every YAML file under ``root``, named by its path below ``root``, with its real path.
+def _walk(root: Path) -> list[tuple[tuple, str, str]]:
+    """Every YAML file under ``root``: the names leading to it below ``root``, its path, its real path.
 
     Links are followed, to files and to folders: a Kubernetes ConfigMap
     mounts each entry as a link into ``..data``, itself a link to the folder
@@ -73,9 +73,9 @@ def _walk(root: Path) -> list[tuple[Path, str]]:
     followed.
     """
     top = os.path.realpath(root)
-    found, seen, folders, linked = [], set(), [(root, top)], []
+    found, seen, folders, linked = [], set(), [((), str(root), top)], []
     while folders or linked:
-        folder, real = folders.pop() if folders else linked.pop(0)
+        parts, folder, real = folders.pop() if folders else linked.pop(0)
         if real in seen or (real != top and top.startswith(real.rstrip(os.sep) + os.sep)):
             continue
         seen.add(real)
@@ -86,14 +86,13 @@ def _walk(root: Path) -> list[tuple[Path, str]]:
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            path = folder / entry.name
             link = entry.is_symlink()
-            target = os.path.realpath(path) if link else os.path.join(real, entry.name)
+            target = os.path.realpath(entry.path) if link else os.path.join(real, entry.name)
             try:
                 if entry.is_dir():
-                    (linked if link else folders).append((path, target))
-                elif entry.is_file() and path.suffix in SUFFIXES:
-                    found.append((path, target))
+                    (linked if link else folders).append((parts + (entry.name,), entry.path, target))
+                elif entry.name.endswith(SUFFIXES) and entry.is_file():
+                    found.append((parts + (entry.name,), entry.path, target))
             except OSError:
                 continue
     return found
@@ -122,26 +121,32 @@ class Snapshot:
         return "sha256:" + hashlib.sha256(listing.encode()).hexdigest()
 
 
-def read_files(roots, label=None, tests: bool | None = None) -> Snapshot:
-    """The bytes of every policy file under ``roots`` (for ``label`` and ``tests``, see ``read_documents``)."""
+def read_files(roots, label=None, tests: bool | None = None, memo=None) -> Snapshot:
+    """The bytes of every policy file under ``roots`` (for ``label`` and ``tests``, see ``read_documents``).
+
+    With a ``memo`` (see ``no_memo``), a file's name is what ``label`` gave the same path before.
+    """
     label = label or (lambda root, path: str(path))
+    memo = memo or no_memo
     files, seen = [], set()
     for root in roots:
         root = Path(root)
+        top = str(root)
         if not root.exists():
             files.append(FileRead(str(root), error=PolicyError(str(root), 1, 1, "not_found", "no such file or folder")))
             continue
-        for path, real in _found(root, tests):
+        for where, real in _found(root, tests):
             if real in seen:
                 continue
             seen.add(real)
-            name = label(root, path)
+            name = memo(("name", top, where), lambda: label(root, Path(where)))
             if len(seen) > MAX_FILES:
                 files.append(FileRead(name, error=PolicyError(name, 1, 1, "too_many_files",
                                                               f"more than {MAX_FILES} policy files")))
                 return Snapshot(tuple(files))
             try:
-                text = path.read_bytes()
+                with open(where, "rb") as file:
+                    text = file.read()
             except OSError as exc:
                 files.append(FileRead(name, error=PolicyError(name, 1, 1, "unreadable",
                                                               f"cannot read the file: {exc.strerror}")))
@@ -201,6 +206,9 @@ def _kind(source: Source) -> str | None:
 
 def label_from_root_name(root: Path, path: Path) -> str:
     """``rules/billing.yaml``: the path below the root, under the root's own name."""
-    if root.is_file():
+    if path == root:  # a file given as the root
         return root.name
+    below, top = str(path), str(root)
+    if below.startswith(top.rstrip("/") + "/"):  # the common case, without pathlib's parsing
+        return f"{root.name}/{below[len(top.rstrip('/')) + 1:]}"
     return f"{root.name}/{path.relative_to(root).as_posix()}"

@@ -12,6 +12,7 @@ from supportpolicy.engine.load.schemas import (
     FAST_POLICY_KINDS,
     SCHEMA_NAMES,
     _accepts_policy,
+    _accepts_sections,
     accepts,
     ecma_regex,
     schema,
@@ -144,12 +145,13 @@ def _places(value, path=()):
             yield from _places(item, path + (i,))
 
 
-def _changed(document, data) -> object:
-    """The document with one to three places replaced, removed, or given an extra key or item."""
+def _changed(document, data, depth: int = 1) -> object:
+    """The document with one to three places (``depth`` levels down or deeper) replaced, removed, or given an
+    extra key or item."""
     document = copy.deepcopy(document)
     for _ in range(data.draw(st.integers(1, 3))):
         path = data.draw(st.sampled_from(list(_places(document))))
-        if not path:
+        if len(path) < depth:
             continue
         parent = document
         for step in path[:-1]:
@@ -182,6 +184,19 @@ def test_the_fast_policy_check_is_used_for_the_kinds_read_by_the_thousand():
 def test_the_fast_policy_check_agrees_with_jsonschema(kind, data):
     document = _changed(data.draw(st.sampled_from(POLICY_DOCUMENTS[kind])), data)
     assert _accepts_policy(kind)(document) == validator_for(kind).is_valid(document)
+
+
+@pytest.mark.slow
+@settings(max_examples=600, deadline=None)
+@given(data=st.data())
+def test_checking_only_the_sections_a_customer_overrides_agrees_with_checking_the_merged_plan(data):
+    """A customer's overrides change sections of a valid plan, never its top level: checking those sections
+    alone must say what checking the whole merged plan says."""
+    plan = POLICY_DOCUMENTS["plan"][0]
+    merged = _changed(plan, data, depth=2)
+    changed = [key for key in plan if merged.get(key) != plan[key]]
+    assert set(merged) == set(plan)
+    assert _accepts_sections("plan")({key: merged[key] for key in changed}) == validator_for("plan").is_valid(merged)
 
 
 def test_a_document_the_fast_check_refuses_gets_every_error_from_jsonschema():
