@@ -79,7 +79,7 @@ class LivePolicy:
         self._memo = Memo()
         self._fingerprint = None  # of the files the last attempt read whole; None: not read here yet
         if policy_set is None:
-            snapshot = read_files(self.roots, self.label, tests=False)
+            snapshot = read_files(self.roots, self.label, tests=False, memo=self._memo)
             policy_set, errors = self._load(snapshot)
             if policy_set is None:
                 raise PolicySetInvalid(errors)
@@ -107,7 +107,7 @@ class LivePolicy:
         a thread of its own and puts the set in force in its main loop.
         Attempts run one at a time.
         """
-        snapshot = read_files(self.roots, self.label, tests=False)
+        snapshot = read_files(self.roots, self.label, tests=False, memo=self._memo)
         if snapshot.fingerprint == self._fingerprint:
             if not unchanged_is_news:
                 return None, None
@@ -115,7 +115,7 @@ class LivePolicy:
             return self._checked, None
         for _ in range(MAX_READS):
             candidate, errors = self._load(snapshot)
-            again = read_files(self.roots, self.label, tests=False)
+            again = read_files(self.roots, self.label, tests=False, memo=self._memo)
             if again.fingerprint == snapshot.fingerprint:
                 break
             snapshot = again  # changed while it loaded: load what is there now
