@@ -157,7 +157,10 @@ class _Arbiter(Arbiter):
     def _put_in_force(self, attempt, candidate, tickets) -> None:
         live, serving = self.serving.live, self.serving
         replaced = live.put_in_force(attempt, candidate)
-        serving.shared.publish(attempt, tickets, live.status)
+        try:
+            serving.shared.publish(attempt, tickets, live.status)
+        except OSError as exc:  # its folder removed under it: the workers miss this one, the server goes on
+            serving.echo(f"supportpolicy: cannot tell the workers of the reload attempt: {exc}")
         if not attempt.ok:
             if serving.metrics is not None:
                 serving.metrics.reload_failures.inc()
@@ -166,6 +169,8 @@ class _Arbiter(Arbiter):
                 serving.echo(f"  {error}")
         elif replaced:
             serving.echo(f"supportpolicy: reloaded, policy set {attempt.digest}")
+        else:
+            serving.echo(f"supportpolicy: {attempt.reason}: the policy set is unchanged, {live.current.digest}")
         if not replaced:
             return  # the same set (or none valid): the workers deciding with it stay
         # The replaced set is freed as its last reference goes (it holds no cycle). What the load left in

@@ -14,13 +14,18 @@ asked for, which the worker that took the request waits for.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
+from supportpolicy.engine.errors import PolicyError
 from supportpolicy.server.live import Attempt
+
+log = logging.getLogger("supportpolicy.reloads")
 
 ADMIN = "POST /v1/admin/reload"
 WATCHED = "policy files changed"
@@ -51,6 +56,7 @@ class SharedAttempts:
         for path in (self.asked, self.answers):
             path.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.last = self.folder / "last-attempt.json"
+        self._latest = None  # (the file's inode, time and size, the attempt it holds)
 
     # -- in a worker --------------------------------------------------------------------------------
 
@@ -74,8 +80,16 @@ class SharedAttempts:
             time.sleep(POLL_S)
 
     def latest(self) -> Attempt | None:
-        document = _read(self.last)
-        return Attempt.from_json(document) if document is not None else None
+        """The master's last attempt (read again only when the file has changed)."""
+        try:
+            stat = self.last.stat()
+        except OSError:
+            return None
+        version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if self._latest is None or self._latest[0] != version:
+            document = _read(self.last)
+            self._latest = (version, Attempt.from_json(document)) if document is not None else None
+        return self._latest[1] if self._latest else None
 
     # -- in the master ------------------------------------------------------------------------------
 
@@ -168,7 +182,7 @@ class Reloads:
             if tickets:  # the SIGHUP that woke the master came with them
                 reasons = [ADMIN] + [r for r in reasons if r not in ("SIGHUP", ADMIN)]
             reason = ", ".join(reasons) or ADMIN
-            attempt, candidate = self.live.check(reason, unchanged_is_news=reason != WATCHED)
+            attempt, candidate = self._check(reason)
             with self._state:
                 if self._stopped:
                     return
@@ -176,6 +190,15 @@ class Reloads:
                     continue
                 self._done = (attempt, candidate, tickets)
             self.wake()
+
+    def _check(self, reason: str):
+        try:
+            return self.live.check(reason, unchanged_is_news=reason != WATCHED)
+        except Exception as exc:  # a bug, not the files: say so, and go on reloading
+            log.exception("the reload failed")
+            return Attempt(datetime.now(timezone.utc), reason, False, None, (PolicyError(
+                ", ".join(map(str, self.live.roots)), 1, 1, "reload_failed",
+                f"the server failed to reload ({type(exc).__name__}); the set in force is unchanged"),)), None
 
     def _asked(self) -> bool:
         """A POST /v1/admin/reload whose SIGHUP came while an attempt was under way waits in the folder."""
