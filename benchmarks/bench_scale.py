@@ -27,7 +27,8 @@ temporary folder, and measures:
 
 Targets (5,000 customers): the cold load under 5 s, a reload after one changed customer under
 1 s (in process, and over HTTP as an answer to POST /v1/admin/reload), worker memory that does
-not grow from reload to reload (the last reload's worker PSS within 5% of the first's), no
+not grow from reload to reload (the largest worker PSS after the last reload within 5% of
+that after the first), no
 worker replaced by an unchanged set, and SIGTERM refused at once and obeyed within 20 s.
 --profile runs cProfile over one cold check_policy_set and one reload in process.
 
@@ -320,8 +321,9 @@ def render(report: dict) -> str:
         lines.append(f"    {when:24}  {master['rss_mib']:6.1f}/{master['pss_mib']:6.1f}    {workers}")
     first, last = served["memory"][1][1]["workers"], served["memory"][-1][1]["workers"]
     if first and last:
-        growth = sum(w["pss_mib"] for w in last) / sum(w["pss_mib"] for w in first) - 1
-        lines.append(f"  worker PSS, last reload against the first: {growth:+.1%}   target within "
+        # Each worker's largest PSS: a worker still finishing its requests after a reload has the smaller share.
+        growth = max(w["pss_mib"] for w in last) / max(w["pss_mib"] for w in first) - 1
+        lines.append(f"  largest worker PSS, last reload against the first: {growth:+.1%}   target within "
                      f"{TARGET_GROWTH:.0%}: {_mark(abs(growth) <= TARGET_GROWTH)}")
     lines.append(f"  unchanged set, 4 SIGHUPs: {served['unchanged_replaced_workers']} worker(s) replaced   "
                  f"target 0: {_mark(served['unchanged_replaced_workers'] == 0)}")
