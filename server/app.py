@@ -59,8 +59,9 @@ def create_app(config: dict | None = None) -> Flask:
     LIVE (a server.live.LivePolicy), or POLICY_SET (a loaded set to start with, in
     place of loading the folders; a reload still reads POLICIES and RULES);
     DECISION_LOG (a server.storage.decisionlog.DecisionLog, or None for no log);
-    RELOAD_NOTIFY (called after an admin reload, to move the other workers
-    too); TOKENS (the server.auth tokens that may call the API, or None for no
+    RELOAD_NOTIFY (None: an admin reload reloads in this process; under
+    gunicorn, a call that has the master reload and returns its attempt and
+    status, or None while it is still loading); TOKENS (the server.auth tokens that may call the API, or None for no
     authentication).
     """
     app = _App("supportpolicy", root_path=str(EXPLORER.parent), static_folder=str(EXPLORER),

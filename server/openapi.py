@@ -205,10 +205,19 @@ def _operations():
     yield "/v1/admin/reload", "post", "reload", {
         "operationId": "reload",
         "summary": "Load the policy folders again; put them in force only if valid",
-        "responses": {**_json("Reloaded and in force.", {
+        "responses": {**_json("Reloaded and in force (or unchanged, and still in force).", {
             "type": "object", "required": ["reloaded", "digest", "status"], "additionalProperties": False,
             "properties": {"reloaded": {"const": True}, "digest": {"type": "string"},
                            "status": _ref("PolicyStatus")}}),
+            "202": {"description": "The reload is still under way (it took longer than the server waits, 10 s by "
+                                   "default): GET /v1/status shows its outcome when it is done.",
+                    "headers": {"Location": {"description": "/v1/status", "required": True,
+                                             "schema": {"type": "string"}}},
+                    "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["reloaded", "detail", "links"], "additionalProperties": False,
+                        "properties": {"reloaded": {"const": False}, "detail": {"type": "string"},
+                                       "links": {"type": "object", "required": ["status"],
+                                                 "properties": {"status": {"type": "string"}}}}}}}},
             **_problems(422, "invalid-policy-set")},
     }
     yield "/healthz", "get", "healthz", {

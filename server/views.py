@@ -47,6 +47,10 @@ ROUTES = (
 )
 
 
+RELOADING = {"reloaded": False, "detail": "the reload is still under way; GET /v1/status shows its outcome "
+             "(last_attempt) when it is done, and the set in force (active)", "links": {"status": "/v1/status"}}
+
+
 class Views:
     def __init__(self, app, live, log, metrics, spec: str, reload_notify=None):
         self.app, self.live, self.log, self.metrics = app, live, log, metrics
@@ -112,14 +116,19 @@ class Views:
         return report
 
     def reload(self):
-        attempt = self.live.reload("POST /v1/admin/reload")
-        if not attempt.ok:
-            self.metrics.reload_failures.inc()
-        if self.reload_notify:
-            self.reload_notify()
+        if self.reload_notify is None:  # one process (tests, embedding): reload here
+            attempt, status = self.live.reload("POST /v1/admin/reload"), None
+            if not attempt.ok:
+                self.metrics.reload_failures.inc()
+        else:  # under gunicorn the master reloads, once for every worker; its answer, or None while it loads
+            answer = self.reload_notify()
+            if answer is None:
+                return Response(orjson.dumps(RELOADING), status=202, mimetype="application/json",
+                                headers={"Location": url_for("status")})
+            attempt, status = answer
         if not attempt.ok:
             return problems.policy_problem(attempt)
-        return {"reloaded": True, "digest": attempt.digest, "status": self.live.status()}
+        return {"reloaded": True, "digest": attempt.digest, "status": status or self.live.status()}
 
     def explorer(self):
         return self.app.send_static_file("index.html")

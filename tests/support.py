@@ -55,6 +55,20 @@ def policy_cases() -> Path:
 _CASES: Path | None = None
 
 
+def configmap(folder: Path, source: Path, version: str) -> Path:
+    """``folder`` laid out as a Kubernetes ConfigMap volume holding ``source``'s entries (its policy tests
+    left out): the files in a folder named ``version``, a link ``..data`` to it, and each entry a link
+    into ``..data``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source, folder / version, ignore=shutil.ignore_patterns("tests"))
+    os.symlink(version, folder / "..data_tmp")
+    os.replace(folder / "..data_tmp", folder / "..data")
+    for entry in sorted((folder / version).iterdir()):
+        if not (folder / entry.name).is_symlink():
+            os.symlink(Path("..data") / entry.name, folder / entry.name)
+    return folder
+
+
 def make_request(received_at: str, channel: str = "email", category: str = "usage_question",
                  email: str = OTHER, **extra) -> dict:
     """A decision request for demo-city; keyword arguments add or replace fields."""

@@ -20,7 +20,7 @@ from supportpolicy.engine.errors import PolicyError
 from supportpolicy.engine.load.analysis import analyse
 from supportpolicy.engine.load.customers import build_customer, customer_terms, plan_reference_errors
 from supportpolicy.engine.load.domains import Domains
-from supportpolicy.engine.load.files import Document
+from supportpolicy.engine.load.files import Document, no_memo
 from supportpolicy.engine.load.plans import build_plan
 from supportpolicy.engine.load.rulesets import build_ruleset
 from supportpolicy.engine.load.schemas import date_errors, schema_errors
@@ -72,15 +72,21 @@ class CheckedSet:
     warnings: tuple  # PolicyError of severity warning
 
 
-def assemble(documents: list[Document], read_errors: list[PolicyError], roots) -> tuple[CheckedSet | None, list]:
-    """The checked set, or None; and every error and warning, sorted."""
+def assemble(documents: list[Document], read_errors: list[PolicyError], roots,
+             memo=no_memo) -> tuple[CheckedSet | None, list]:
+    """The checked set, or None; and every error and warning, sorted.
+
+    ``memo`` (see ``files.no_memo``) may give back what a file's own checks found the last time its
+    content was checked: its schema check, and what a plan or customer file is, under each plan
+    version. Whatever needs the whole set is checked every time.
+    """
     documents = [d for d in documents if d.kind != "suite"]
     by_path = {d.path: d for d in documents}
-    valid, errors = _schema_stage(documents)
+    valid, errors = _schema_stage(documents, memo)
     known = Known(every_file_read=not read_errors,
                   every_plan_valid=len(valid["plan"]) == _count(documents, "plan"),
                   every_ruleset_valid=len(valid["ruleset"]) == _count(documents, "ruleset"))
-    plans, problems = _plan_stage(valid["plan"], by_path)
+    plans, problems = _plan_stage(valid["plan"], by_path, memo)
     errors += problems
     plans_data = {}
     for doc in valid["plan"]:
@@ -93,7 +99,7 @@ def assemble(documents: list[Document], read_errors: list[PolicyError], roots) -
     plan_versions = {}
     for doc in valid["plan"]:
         plan_versions.setdefault(doc.source.data["plan"], []).append(doc.source.data["version"])
-    customers, terms, problems = _customer_stage(valid["customer"], plans, plan_versions, known, by_path)
+    customers, terms, problems = _customer_stage(valid["customer"], plans, plan_versions, known, by_path, memo)
     errors += problems
     if not rulesets and not _count(documents, "ruleset"):
         errors.append(PolicyError(str(roots[-1]) if roots else "(none)", 1, 1, "no_rules",
@@ -115,26 +121,33 @@ def _frozen(groups: dict) -> Mapping:
     return MappingProxyType({key: tuple(versions) for key, versions in groups.items()})
 
 
-def _schema_stage(documents) -> tuple[dict, list]:
+def _schema_stage(documents, memo) -> tuple[dict, list]:
     """Each file against its kind's schema (and the calendar); the files that passed, by kind."""
     valid, errors = {"plan": [], "customer": [], "ruleset": []}, []
     for doc in documents:
-        if not doc.source.text.startswith(MODELINE):
-            errors.append(doc.source.error("$", "missing_modeline",
-                                           f"the file does not start with `{MODELINE.decode()}<path to "
-                                           f"schemas/{doc.kind}.schema.json>`, which lets editors check it",
-                                           severity="warning"))
-        problems = schema_errors(doc.source, doc.kind) or date_errors(doc.source)
+        problems, passed = memo(("schema", doc.path, doc.sha256), lambda: _file_problems(doc))
         errors += problems
-        if not problems:
+        if passed:
             valid[doc.kind].append(doc)
     return valid, errors
 
 
-def _plan_stage(documents, by_path) -> tuple[dict, list]:
+def _file_problems(doc: Document) -> tuple[tuple, bool]:
+    """The file's own problems (warnings included), and whether it passed its schema and the calendar."""
+    warnings = ()
+    if not doc.source.text.startswith(MODELINE):
+        warnings = (doc.source.error("$", "missing_modeline",
+                                     f"the file does not start with `{MODELINE.decode()}<path to "
+                                     f"schemas/{doc.kind}.schema.json>`, which lets editors check it",
+                                     severity="warning"),)
+    problems = schema_errors(doc.source, doc.kind) or date_errors(doc.source)
+    return warnings + tuple(problems), not problems
+
+
+def _plan_stage(documents, by_path, memo) -> tuple[dict, list]:
     plans, errors = [], []
     for doc in documents:
-        plan, problems = build_plan(doc)
+        plan, problems = memo(("plan", doc.path, doc.sha256), lambda: build_plan(doc))
         errors += problems
         if plan:
             plans.append(plan)
@@ -178,7 +191,8 @@ def _domains_for(doc, plans_data: dict | None) -> tuple[Domains | None, list]:
     return (Domains.of(chosen) if chosen else None), []
 
 
-def _customer_stage(documents, plans: dict, plan_versions: dict, known: Known, by_path) -> tuple[dict, dict, list]:
+def _customer_stage(documents, plans: dict, plan_versions: dict, known: Known, by_path,
+                    memo) -> tuple[dict, dict, list]:
     """Customers whose plan exists, and their terms under each plan version they may use.
 
     References are checked against every plan that passed its schema, even one
@@ -188,7 +202,7 @@ def _customer_stage(documents, plans: dict, plan_versions: dict, known: Known, b
     """
     customers, terms, errors = [], {}, []
     for doc in documents:
-        customer, problems = build_customer(doc)
+        customer, problems = memo(("customer", doc.path, doc.sha256), lambda: build_customer(doc))
         errors += problems
         if customer is None:
             continue
@@ -199,7 +213,8 @@ def _customer_stage(documents, plans: dict, plan_versions: dict, known: Known, b
         customers.append(customer)
         for plan in plans.get(customer.plan_id, ()):
             if customer.plan_version in (None, plan.file.version):
-                merged, problems = customer_terms(doc, customer, plan)
+                merged, problems = memo(("terms", doc.path, doc.sha256, plan.file.path, plan.file.sha256),
+                                        lambda: customer_terms(doc, customer, plan))
                 errors += problems
                 terms[(customer.file.path, plan.file.path)] = merged
     by_id, problems = _versions(customers, by_path)

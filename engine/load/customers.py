@@ -6,7 +6,6 @@ against the plan schema and as a plan's are (plans.py).
 """
 from __future__ import annotations
 
-import copy
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from supportpolicy.engine.errors import PolicyError
@@ -62,11 +61,14 @@ def plan_reference_errors(doc: Document, customer: Customer, plan_versions: dict
 
 
 def merge_overrides(source: Source, plan_data: dict, overrides: dict) -> tuple[dict, list[PolicyError]]:
-    """The plan's terms with the customer's overrides applied; an override may only name a term the plan defines."""
-    merged = copy.deepcopy(plan_data)
+    """The plan's terms with the customer's overrides applied; an override may only name a term the plan defines.
+
+    What no override touches is the plan's own data, shared, not copied: data the loader built is never
+    changed, by anything (a mapping an override changes is copied first)."""
     errors = []
 
-    def merge(target: dict, changes: dict, path: tuple, json_path: str):
+    def merge(target: dict, changes: dict, path: tuple, json_path: str) -> dict:
+        merged = dict(target)
         for key, value in changes.items():
             here = child_path(json_path, key)
             if key not in target:
@@ -74,12 +76,12 @@ def merge_overrides(source: Source, plan_data: dict, overrides: dict) -> tuple[d
                                            f"the plan defines no term {'.'.join(path + (key,))!r} to override; "
                                            f"it defines: {', '.join(map(str, target))}"))
             elif isinstance(value, dict) and isinstance(target[key], dict) and not replaced_whole(path + (key,)):
-                merge(target[key], value, path + (key,), here)
+                merged[key] = merge(target[key], value, path + (key,), here)
             else:
-                target[key] = copy.deepcopy(value)
+                merged[key] = value
+        return merged
 
-    merge(merged, overrides, (), "$.overrides")
-    return merged, errors
+    return merge(plan_data, overrides, (), "$.overrides"), errors
 
 
 def customer_terms(doc: Document, customer: Customer, plan: Plan) -> tuple[Terms | None, list[PolicyError]]:
@@ -95,7 +97,7 @@ def customer_terms(doc: Document, customer: Customer, plan: Plan) -> tuple[Terms
     if not errors:
         errors = [PolicyError(e.file, e.line, e.column, e.code,
                               f"with plan {plan.file.id} {plan.file.version}: {e.message}", e.json_path)
-                  for e in schema_errors(doc.source, "plan", merged, "$.overrides")]
+                  for e in schema_errors(doc.source, "plan", merged, "$.overrides", changed=customer.overrides)]
     if not errors:
         errors = check_terms(doc.source, merged, "$.overrides")
     return (None if errors else Terms.from_data(merged, customer.time_zone)), errors

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -90,6 +91,12 @@ def child_path(parent: str, key) -> str:
     return f"{parent}[{key!r}]"
 
 
+def _shared(text: str) -> str:
+    """One copy of a short string for every file that holds it: keys and JSON paths repeat in each of
+    thousands of customer files, and the positions of a loaded set keep every one of them."""
+    return sys.intern(text) if len(text) <= 200 else text
+
+
 class _TooBig(Exception):
     def __init__(self, mark, code, message):
         super().__init__(message)
@@ -124,7 +131,7 @@ class _Builder:
         if isinstance(node, MappingNode):
             return self._mapping(node, json_path, depth)
         if isinstance(node, SequenceNode):
-            return [self.build(item, child_path(json_path, i), depth + 1)
+            return [self.build(item, _shared(child_path(json_path, i)), depth + 1)
                     for i, item in enumerate(node.value)]
         return self._scalar(node, json_path)
 
@@ -138,8 +145,8 @@ class _Builder:
                 self._error(key_node, json_path, "unsupported_yaml",
                             "merge keys (<<) are not supported; write the values out")
                 continue
-            key = key_node.value
-            path = child_path(json_path, key)
+            key = _shared(key_node.value)
+            path = _shared(child_path(json_path, key))
             if key in result:
                 self._error(key_node, path, "duplicate_key", f"key {key!r} appears twice in this mapping; keep one")
                 continue
@@ -149,6 +156,8 @@ class _Builder:
 
     def _scalar(self, node: ScalarNode, json_path: str):
         tag = node.tag
+        if tag == "tag:yaml.org,2002:str":  # what its constructor gives (construct_scalar), without the calls
+            return node.value
         if tag == "tag:yaml.org,2002:timestamp":
             return node.value
         if tag in _NUMBERS and not node.style and _SEXAGESIMAL.match(node.value):
