@@ -125,7 +125,7 @@ def accepts(name: str):
 # JSON pointers.
 _POLICY_KEYWORDS = _SAME_IN_DRAFT7 | {"$defs", "$ref", "default", "const", "enum", "oneOf", "items", "minItems",
                                      "maxItems", "minimum", "maximum", "exclusiveMinimum", "minProperties",
-                                     "maxProperties", "propertyNames"}
+                                     "maxProperties", "propertyNames", "uniqueItems", "not"}
 _ANNOTATIONS = {"title", "description", "default"}
 _SCHEMA_LISTS = ("oneOf",)  # keywords whose value is a list of schemas
 _SCHEMA_MAPS = ("properties", "$defs")  # keywords whose value maps names to schemas
