@@ -162,7 +162,8 @@ def explain_text(explanation) -> str:
         f"  may use emergency support  {_yes(facts.may_use_emergency_support)}",
         f"  period               {facts.period.replace('_', ' ')}",
         *(f"  {name:20} {_value(value)}  (a request attribute)" for name, value in facts.attributes.items()),
-        *(f"  {'open_' + name:20} {_yes(value)}  (whether the {name} schedule is open)" for name, value in facts.open.items()),
+        *(f"  {'open_' + name:20} {_yes(value)}  (whether the {name} schedule is open)"
+          for name, value in facts.open.items()),
         "",
     ]
     values = facts.for_rules()
