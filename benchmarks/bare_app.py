@@ -67,19 +67,19 @@ class FixedDecision:
 
 def serve(bind: str, workers: int, app: str = "bare") -> None:
     import supportpolicy.server.gunicorn as served
+    from supportpolicy.engine import load_policy_set
+    from supportpolicy.engine.resources import default_roots
+    from supportpolicy.server.live import LivePolicy
 
+    roots = default_roots()
     if app == "fixed":
-        from supportpolicy.engine import load_policy_set
-        from supportpolicy.engine.resources import default_roots
-        from supportpolicy.server.live import LivePolicy
-
-        roots = default_roots()
         served.serve(LivePolicy(roots, policy_set=FixedDecision(load_policy_set(*roots))), bind, workers,
                      watch=False)
         return
-    # serve() builds the app with create_app({"LIVE": ...}); hand it this one instead.
+    # serve() builds the app with create_app({"LIVE": ...}); hand it this one instead (the policy set is
+    # loaded only because the server's reloads expect one).
     served.create_app = lambda config=None: create_bare_app()
-    served.serve(None, bind, workers, watch=False)
+    served.serve(LivePolicy(roots), bind, workers, watch=False)
 
 
 def main(argv=None) -> None:

@@ -1,0 +1,164 @@
+#!/usr/bin/env python
+"""Decisions over HTTP as users run them: wrk against four servers side by side, in rounds.
+
+    python benchmarks/bench_http.py [--rounds 3] [--duration 5] [--postgres URL] [--json]
+
+The servers, each under exactly the gunicorn settings of ``supportpolicy serve``
+(worker class, threads, workers, preload), started once and driven in turn,
+A B C D A B C D ..., by wrk (2 threads, 16 connections, keep-alive) for
+``--duration`` seconds each, over a mix of requests covering every row of the
+decision table:
+
+- bare: a Flask endpoint that parses the body and answers a fixed document;
+- fixed: the supportpolicy app answering one decision made at start (hooks,
+  metrics, request log and encoding as served; nothing decided per request);
+- no log: ``supportpolicy serve --no-decision-log``;
+- SQLite log: ``supportpolicy serve`` as users run it, with its decision log;
+- PostgreSQL log: ``supportpolicy serve --decision-log URL``, with --postgres.
+
+It reports, per server, the median over the rounds of requests per second
+and of the 99th percentile latency, and the ratios the targets are set on.
+wrk comes from Debian's packages (apt install wrk). Loopback only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import common
+from bench_decisions import HOST, Server, _stop_all, request_mix
+from client import free_port
+from common import log
+
+HERE = Path(__file__).resolve().parent
+TARGETS = {"log_over_nolog": 0.8, "log_p99_over_nolog_p99": 2.0, "nolog_over_fixed": 0.9, "fixed_over_bare": 0.85,
+           "postgres_over_nolog": 0.7}
+
+
+def servers(workdir: Path, workers: int, postgres: str | None) -> list[Server]:
+    serve = [sys.executable, "-m", "supportpolicy.server.cli", "serve", "--host", HOST, "--workers", str(workers),
+             "--no-watch"]
+    bare = [sys.executable, str(HERE / "bare_app.py"), "--workers", str(workers)]
+    plan = [("bare", bare + ["--app", "bare"], "--bind"), ("fixed", bare + ["--app", "fixed"], "--bind"),
+            ("nolog", serve + ["--no-decision-log"], "--port"),
+            ("sqlite", serve + ["--data-dir", str(workdir / "data")], "--port")]
+    if postgres:
+        plan.append(("postgres", serve + ["--decision-log", postgres], "--port"))
+    found = []
+    for name, argv, option in plan:
+        port = free_port()
+        found.append(Server(name, argv + [option, f"{HOST}:{port}" if option == "--bind" else str(port)], port,
+                            workers, workdir))
+    return found
+
+
+def wrk(port: int, bodies: Path, duration: float, connections: int, threads: int) -> dict:
+    env = dict(os.environ, SUPPORTPOLICY_BODIES=str(bodies))
+    done = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--latency",
+                           "-s", str(HERE / "wrk" / "decisions.lua"), f"http://{HOST}:{port}"],
+                          capture_output=True, text=True, env=env, timeout=duration + 60)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed: {done.stderr.strip()}")
+    return parse_wrk(done.stdout)
+
+
+def parse_wrk(text: str) -> dict:
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    return {"requests_per_s": rate, "p99_ms": float(p99.group(1)) * scale,
+            "non_2xx": int(errors.group(1)) if errors else 0,
+            "socket_errors": sum(map(int, socket.groups())) if socket else 0}
+
+
+def median_of(runs: list[dict]) -> dict:
+    return {"requests_per_s": statistics.median(r["requests_per_s"] for r in runs),
+            "p99_ms": statistics.median(r["p99_ms"] for r in runs),
+            "non_2xx": sum(r["non_2xx"] for r in runs), "socket_errors": sum(r["socket_errors"] for r in runs),
+            "rounds": runs}
+
+
+def ratios(result: dict) -> dict:
+    rate = {name: r["requests_per_s"] for name, r in result.items()}
+    found = {"log_over_nolog": rate["sqlite"] / rate["nolog"],
+             "log_p99_over_nolog_p99": result["sqlite"]["p99_ms"] / result["nolog"]["p99_ms"],
+             "nolog_over_fixed": rate["nolog"] / rate["fixed"], "fixed_over_bare": rate["fixed"] / rate["bare"]}
+    if "postgres" in rate:
+        found["postgres_over_nolog"] = rate["postgres"] / rate["nolog"]
+    return found
+
+
+def met(name: str, value: float) -> bool:
+    return value <= TARGETS[name] if name.startswith("log_p99") else value >= TARGETS[name]
+
+
+def render(report: dict) -> str:
+    lines = [f"supportpolicy over HTTP: wrk {report['threads']} threads, {report['connections']} connections, "
+             f"{report['duration']:g} s rounds x {report['rounds']}, {report['workers']} workers each; "
+             f"Python {report['python']}, {report['cpus']} CPUs, load average {report['load_average']}",
+             f"    {'server':10} {'req/s':>9} {'p99':>9} {'errors':>7}   rounds (req/s)"]
+    for name, r in report["servers"].items():
+        rounds = ", ".join(f"{x['requests_per_s']:,.0f}" for x in r["rounds"])
+        lines.append(f"    {name:10} {r['requests_per_s']:>9,.0f} {r['p99_ms']:>7.1f}ms "
+                     f"{r['non_2xx'] + r['socket_errors']:>7}   {rounds}")
+    lines.append("")
+    for name, value in report["ratios"].items():
+        target = TARGETS[name]
+        sign = "<=" if name.startswith("log_p99") else ">="
+        lines.append(f"    {name:26} {value:>6.2f}   target {sign} {target:g}   {'ok' if met(name, value) else 'MISS'}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run [5]")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--postgres", metavar="URL", help="also a server logging to this PostgreSQL database")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    common.interrupt_on_signals()
+    stop, started = threading.Event(), []
+    with tempfile.TemporaryDirectory(prefix="supportpolicy-http-") as scratch:
+        workdir = Path(scratch)
+        bodies = workdir / "bodies.jsonl"
+        bodies.write_text("".join(json.dumps(b) + "\n" for b in request_mix()), encoding="utf-8")
+        runs = {}
+        with common.Serving("bench_http", stop, lambda: _stop_all(started)) as serving:
+            for server in servers(workdir, args.workers, args.postgres):
+                started.append(server)
+                log(f"starting {server.name} on port {server.port} ...")
+                server.start()
+            for server in started:  # warm every worker
+                wrk(server.port, bodies, 1.0, args.connections, args.threads)
+            for n in range(args.rounds):
+                for server in started:
+                    log(f"round {n + 1}: {server.name} ...")
+                    runs.setdefault(server.name, []).append(
+                        wrk(server.port, bodies, args.duration, args.connections, args.threads))
+        if serving.exit_code is not None:
+            return serving.exit_code
+    result = {name: median_of(r) for name, r in runs.items()}
+    report = {"python": platform.python_version(), "cpus": os.cpu_count(),
+              "load_average": " ".join(f"{x:.1f}" for x in os.getloadavg()), "rounds": args.rounds,
+              "duration": args.duration, "connections": args.connections, "threads": args.threads,
+              "workers": args.workers, "servers": result, "ratios": ratios(result)}
+    print(json.dumps(report, indent=2) if args.json else render(report))
+    return 0
+
+
+if __name__ == "__main__":
+    common.run(main)
