@@ -34,8 +34,9 @@ import tempfile
 import threading
 from pathlib import Path
 
-import common
 from bench_decisions import HOST, Server, _stop_all, request_mix
+
+import common
 from client import free_port
 from common import log
 
