@@ -25,7 +25,7 @@ def test_durable_rules_fires_exactly_the_rules_whose_conditions_hold(policy_set)
     compiled_rules = [r for ruleset in bundle.rulesets for r in ruleset.rules]
     checked = 0
     for facts in _all_facts(policy_set):
-        fired = bundle.compiled.fired(facts)
+        fired = bundle.compiled.fire_in_durable_rules(facts)
         expected = [r.name for r in compiled_rules if r.failing(facts) is None]
         assert fired == expected, facts
         checked += 1
@@ -61,7 +61,7 @@ default:
     bundle = policy_set.bundles["central-standard"][0]
     rules = [r for ruleset in bundle.rulesets for r in ruleset.rules]
     for facts in _all_facts(policy_set):
-        assert bundle.compiled.fired(facts) == [r.name for r in rules if r.failing(facts) is None], facts
+        assert bundle.compiled.fire_in_durable_rules(facts) == [r.name for r in rules if r.failing(facts) is None], facts
 
 
 def _ruleset(name: str, decides: str, count: int, then: str, default: str) -> str:
@@ -100,6 +100,16 @@ def test_durable_rules_agrees_on_the_premium_plans_attributes_and_schedule_facts
     checked = 0
     for combination in itertools.product(*(domains.values(f) for f in tested)):
         facts = dict(base, **dict(zip(tested, combination)))
-        assert bundle.compiled.fired(facts) == [r.name for r in rules if r.failing(facts) is None], facts
+        assert bundle.compiled.fire_in_durable_rules(facts) == [r.name for r in rules if r.failing(facts) is None], facts
         checked += 1
     assert checked == 4 * 2 ** (len(tested) - 1)
+
+
+def test_the_memo_answers_as_durable_rules_does_and_stays_bounded(policy_set, monkeypatch):
+    bundle = policy_set.bundles["central-standard"][0]
+    compiled = bundle.compiled
+    monkeypatch.setattr(type(compiled), "MEMO_SIZE", 50)
+    for n, facts in enumerate(_all_facts(policy_set)):
+        if n % 7 == 0:  # every seventh combination, twice: once from durable-rules, once perhaps from the memo
+            assert compiled.fired(facts) == compiled.fire_in_durable_rules(facts) == compiled.fired(facts), facts
+        assert len(compiled._memo) <= 50
