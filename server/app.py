@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,6 +50,28 @@ class _Routes(Map):
 class _App(Flask):
     url_map_class = _Routes  # the static files' route is made in Flask's constructor: it must be this map
 
+    def ensure_sync(self, func):
+        # Flask asks, for every hook and view of every request, whether it is a coroutine; none here is.
+        return func
+
+
+class RequestLog:
+    """One JSON line per request; bodies (summaries may hold personal data) are never logged.
+
+    Served (``fd``: standard error), each line is one write of its own, so lines from the worker's threads
+    never interleave and nothing is formatted twice; otherwise the lines go to the logger
+    ``supportpolicy.requests``, at INFO.
+    """
+
+    def __init__(self, fd: int | None = None):
+        self.fd = fd
+
+    def write(self, entry: dict) -> None:
+        if self.fd is not None:
+            os.write(self.fd, orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE))
+        elif request_log.isEnabledFor(logging.INFO):
+            request_log.info(orjson.dumps(entry).decode())
+
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: defaults, then SUPPORTPOLICY_* environment variables, then ``config``.
@@ -67,7 +90,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = _App("supportpolicy", root_path=str(EXPLORER.parent), static_folder=str(EXPLORER),
                 static_url_path="/explorer")
     app.config.from_mapping(POLICIES=None, RULES=None, LIVE=None, POLICY_SET=None, DECISION_LOG=None,
-                            RELOAD_NOTIFY=None, TOKENS=None, METRICS=None,
+                            RELOAD_NOTIFY=None, TOKENS=None, METRICS=None, REQUEST_LOG=None,
                             MAX_CONTENT_LENGTH=MAX_BODY)
     app.config.from_prefixed_env("SUPPORTPOLICY")
     app.config.update(config or {})
@@ -82,14 +105,18 @@ def create_app(config: dict | None = None) -> Flask:
     problems.register(app)
     spec = json.dumps(openapi_document(SCOPE_OF if tokens is not None else None))  # describes this server
 
-    # One hook on each side of the view (each hook costs a dispatch on every request).
+    requests_log = app.config["REQUEST_LOG"] or RequestLog()
+
+    # One hook on each side of the view (each hook costs a dispatch on every request), each reading the
+    # request proxy once (every read of it is a context lookup).
     @app.before_request
     def admit():
-        g.started = time.perf_counter()
-        scope = SCOPE_OF.get(request.endpoint)
+        current = request._get_current_object()
+        current.environ["supportpolicy.started"] = time.perf_counter()
+        scope = SCOPE_OF.get(current.endpoint)
         if tokens is None or scope is None:
             return None
-        kind, _, secret = request.headers.get("Authorization", "").partition(" ")
+        kind, _, secret = current.headers.get("Authorization", "").partition(" ")
         token = authenticate(tokens, secret.strip()) if kind.lower() == "bearer" and secret.strip() else None
         if token is None:
             return problems.problem(401, "unauthorized", "Unauthorized",
@@ -101,19 +128,18 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.after_request
     def finish(response):
-        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        endpoint = request.endpoint
+        current = request._get_current_object()
+        elapsed = time.perf_counter() - current.environ.get("supportpolicy.started", time.perf_counter())
+        endpoint = current.endpoint
         problem_type = getattr(response, "problem_type", None)
         metrics.answered(endpoint or "unknown", elapsed, problem_type)
         if endpoint in ("explorer", "static"):
             response.headers["Content-Security-Policy"] = EXPLORER_POLICY
             response.headers["X-Content-Type-Options"] = "nosniff"
-        # One line per request; bodies (summaries may hold personal data) are never logged.
-        if request_log.isEnabledFor(logging.INFO):
-            request_log.info(orjson.dumps({
-                "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "method": request.method,
-                "path": request.path, "status": response.status_code, "latency_ms": round(elapsed * 1000, 3),
-                "decision_id": g.get("decision_id"), "problem": problem_type}).decode())
+        requests_log.write({
+            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "method": current.method,
+            "path": current.path, "status": response.status_code, "latency_ms": round(elapsed * 1000, 3),
+            "decision_id": g.get("decision_id"), "problem": problem_type})
         return response
 
     views = Views(app, live, log, metrics, spec, app.config["RELOAD_NOTIFY"])

@@ -29,7 +29,7 @@ from gunicorn.arbiter import Arbiter
 
 from supportpolicy.engine.decide.durable import _LOCK as durable_lock
 from supportpolicy.server import problems
-from supportpolicy.server.app import create_app
+from supportpolicy.server.app import RequestLog, create_app
 from supportpolicy.server.metrics import use_multiprocess, worker_exited
 from supportpolicy.server.reloads import WATCHED, Reloads, SharedAttempts
 from supportpolicy.server.watch import PolicyWatcher
@@ -62,18 +62,13 @@ class _Application(BaseApplication):
             sys.exit(1)
 
 
-def _log_requests() -> None:
+def _log_requests() -> RequestLog:
     """One JSON line per request on standard error (server/app.py writes them)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger = logging.getLogger("supportpolicy.requests")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    # Nothing this server logs names a thread or source line: skip collecting them on every record
+    # Nothing else this server logs names a thread or source line: skip collecting them on every record
     # (the logging HOWTO's "Optimization" settings). Not the process id: gunicorn's own lines print it.
     logging._srcfile = None
     logging.logThreads = logging.logMultiprocessing = False
+    return RequestLog(sys.stderr.fileno())
 
 
 def _answer_unparsable_requests_with_problems() -> None:
@@ -243,7 +238,7 @@ def _keep_forks_from_durable_rules_lock() -> None:
 def serve(live, bind: str, workers: int, decision_log=None, watch: bool = True, echo=print, tokens=None,
           threads: int = THREADS) -> None:
     use_multiprocess(tempfile.mkdtemp(prefix="supportpolicy-metrics-"))
-    _log_requests()
+    requests_log = _log_requests()
     _answer_unparsable_requests_with_problems()
     shared = SharedAttempts(tempfile.mkdtemp(prefix="supportpolicy-reloads-"))
     master = os.getpid()
@@ -258,7 +253,7 @@ def serve(live, bind: str, workers: int, decision_log=None, watch: bool = True, 
         return shared.answer(ticket, wait)
 
     app = create_app({"LIVE": live, "DECISION_LOG": decision_log, "RELOAD_NOTIFY": ask_the_master,
-                      "TOKENS": tokens})
+                      "TOKENS": tokens, "REQUEST_LOG": requests_log})
     metrics = app.extensions.get("metrics")  # benchmarks/bare_app.py serves an app without any
     _keep_forks_from_durable_rules_lock()
     # Everything loaded so far lives as long as the server: keep it out of the

@@ -56,39 +56,47 @@ def new_decision_id() -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
-def choose(rulesets, fired: list, compiled_rules: dict) -> list[tuple]:
-    """Apply each rule set's hit policy: [(ruleset, [rules that decide])], in rule-set order."""
+@dataclass(frozen=True)
+class Choice:
+    """The rules that decide, once each rule set's hit policy is applied, and what they set, in order."""
+
+    trace: tuple  # the Rules, in rule-set order
+    fields: tuple  # (field, value) of the fixed decision fields, in the order they apply
+    targets: tuple  # (target name, deadline or None, Rule)
+
+
+def choose(rulesets, fired, compiled_rules: dict) -> Choice:
+    """Apply each rule set's hit policy to the rules that fired."""
     hits = {}
     for name in fired:
         rule = compiled_rules[name]
         hits.setdefault(rule.ruleset, []).append(rule)
-    chosen = []
+    trace = []
     for ruleset in rulesets:
         matched = hits.get(ruleset.id, [])
         if ruleset.hit_policy == "first":
-            chosen.append((ruleset, matched[:1] or [ruleset.default]))
+            trace += matched[:1] or [ruleset.default]
         else:
             covered = {field for rule in matched for field, _ in rule.outcome}
-            base = [] if covered >= set(ruleset.decides) else [ruleset.default]
-            chosen.append((ruleset, base + matched))
-    return chosen
+            trace += ([] if covered >= set(ruleset.decides) else [ruleset.default]) + matched
+    fields, targets = [], []
+    for rule in trace:
+        for field, value in rule.outcome:
+            if field == "respond_by" or field not in FIELDS:
+                targets.append((FIRST_RESPONSE if field == "respond_by" else field, value, rule))
+            else:
+                fields.append((field, value))
+    return Choice(tuple(trace), tuple(fields), tuple(targets))
 
 
-def outcome_of(chosen: list[tuple], facts: Facts, terms: Terms) -> Outcome:
+def outcome_of(choice: Choice, facts: Facts, terms: Terms) -> Outcome:
     """The decision fields the chosen rules set, terms and deadlines resolved for this request.
 
     Every field is set: the set is checked at load to decide each field (and each of the plan's
     targets) in exactly one rule set, whose default sets every field it decides.
     """
-    fields, targets = {}, {}
-    for _, rules in chosen:
-        for rule in rules:
-            for field, value in rule.outcome:
-                if field == "respond_by" or field not in FIELDS:
-                    name = FIRST_RESPONSE if field == "respond_by" else field
-                    targets[name] = _target(name, value, rule, facts, terms)
-                else:
-                    fields[field] = _resolve(value, facts, terms)
+    fields = {field: _resolve(value, facts, terms) for field, value in choice.fields}
+    targets = {name: _target(name, value, rule, facts, terms) for name, value, rule in choice.targets}
     ordered = tuple(targets[name] for name in terms.targets if name in targets)
     first = targets.get(FIRST_RESPONSE)
     return Outcome(**fields, respond_by=first.due if first else None, targets=ordered)

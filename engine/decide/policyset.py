@@ -7,11 +7,11 @@ date a version takes effect). ``build`` makes one from a checked set.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 from supportpolicy.engine.calendar import NoOpening
-from supportpolicy.engine.decide.decision import Decision, choose, new_decision_id, outcome_of
+from supportpolicy.engine.decide.decision import Choice, Decision, choose, new_decision_id, outcome_of
 from supportpolicy.engine.decide.durable import CompiledRules
 from supportpolicy.engine.decide.facts import Facts, derive
 from supportpolicy.engine.decide.request import parse_request
@@ -27,10 +27,21 @@ class CompiledBundle:
     effective_from: date
     rulesets: tuple
     compiled: CompiledRules
+    _choices: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, bundle: RuleBundle, compiled: CompiledRules) -> "CompiledBundle":
         return cls(bundle.effective_from, bundle.rulesets, compiled)
+
+    def choice(self, fired) -> Choice:
+        """The hit policies applied to the rules that fired: one answer per distinct set of them, kept."""
+        key = tuple(fired)
+        found = self._choices.get(key)
+        if found is None:
+            if len(self._choices) >= CompiledRules.MEMO_SIZE:
+                self._choices.clear()
+            found = self._choices[key] = choose(self.rulesets, key, self.compiled.rules)
+        return found
 
 
 @dataclass(frozen=True)
@@ -79,9 +90,9 @@ class PolicySet:
         facts = derive(request, contract.customer, contract.terms)
         bundle = self._bundle(facts, contract.plan.file.id)
         fired = bundle.compiled.fired(facts.for_rules())
-        chosen = choose(bundle.rulesets, fired, bundle.compiled.rules)
+        choice = bundle.choice(fired)
         try:
-            outcome = outcome_of(chosen, facts, contract.terms)
+            outcome = outcome_of(choice, facts, contract.terms)
         except NoOpening as exc:
             raise EngineError(f"cannot compute the response deadline: {exc}") from None
         decision = Decision(
@@ -92,7 +103,7 @@ class PolicySet:
             facts=facts,
             time_zone=contract.terms.schedule.zone.key,
             outcome=outcome,
-            trace=tuple(rule for _, rules in chosen for rule in rules),
+            trace=choice.trace,
         )
         return Evaluation(contract, bundle, tuple(fired), decision)
 
