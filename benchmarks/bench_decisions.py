@@ -6,7 +6,10 @@
 (a) In-process: microseconds per ``PolicySet.decide(body)`` for the shipped
     policy, on a mix of requests covering every row of the decision table,
     every channel and category, holidays, boundaries and several UTC offsets;
-    median and p99 over at least 20,000 decisions after a warm-up.
+    median and p99 over at least 20,000 decisions after a warm-up; the premium
+    plan's mix; and, as a peer, GoRules Zen (zen-engine) deciding the seed's
+    route-and-coverage table (benchmarks/zen_table.py), fed each request's
+    facts. All of them side by side, in alternating rounds.
 (b) HTTP: requests per second of ``POST /v1/decisions`` served by
     ``supportpolicy serve --workers 2`` and, one after the other with the same
     client, concurrency and duration, under the same gunicorn settings
@@ -57,6 +60,10 @@ except ImportError:  # optional: only the CPU columns need it
 
 TARGET_MEDIAN_US = 100.0
 TARGET_RATIO = 0.85
+# A full decision against GoRules Zen deciding one of its tables (issue 14).
+TARGET_PEER_RATIO = 4.0
+PEER_RULESET = "route-and-coverage"
+ROUNDS = 5
 MAX_DURATION = 60.0
 MAX_CONCURRENCY = 64
 
@@ -137,33 +144,69 @@ def bench_in_process(policy_set, mix: list, warm_up: int, count: int) -> dict:
         raise SystemExit(f"the request mix does not cover every row of the decision table: {rows}")
 
     decide = policy_set.decide
-    log(f"in-process: {warm_up:,} warm-up + {count:,} timed decisions ...")
-    result = _timed_mix(decide, mix, warm_up, count)
-    log("in-process: the same with as_json() and orjson.dumps() (what the HTTP view does) ...")
-    result["with_document"] = _timed_mix(lambda body: orjson.dumps(decide(body).as_json()), mix, warm_up, count)
-    result["mix"] = {"requests": len(mix), "rows": {str(k): rows[k] for k in sorted(rows)}}
-    premium = premium_mix()
-    log("in-process: the premium plan (severities, several schedules, two targets) ...")
-    result["premium"] = _timed_mix(decide, premium, warm_up, count)
+    steps = {"decide": (decide, mix),
+             "with_document": (lambda body: orjson.dumps(decide(body).as_json()), mix),
+             "premium": (decide, premium_mix())}
+    peer = zen_peer(policy_set, mix)
+    if peer is not None:
+        steps["zen"] = peer
+    log(f"in-process: {', '.join(steps)} side by side, {ROUNDS} rounds of {count // ROUNDS:,} each after "
+        f"{warm_up:,} warm-up ...")
+    result = _side_by_side(steps, warm_up, count)
+    figures = result.pop("decide")
+    figures.update(result)
+    figures["mix"] = {"requests": len(mix), "rows": {str(k): rows[k] for k in sorted(rows)}}
+    if peer is None:
+        figures["zen"] = None
+    return figures
+
+
+def zen_peer(policy_set, mix: list):
+    """GoRules Zen deciding the seed's route-and-coverage table, fed each request's facts; None without zen-engine."""
+    try:
+        import zen_table
+    except ImportError:
+        log("in-process: zen-engine is not installed (pip install 'supportpolicy[bench]'): no peer figure")
+        return None
+    ruleset = zen_table.ruleset_named(policy_set, PEER_RULESET)
+    decision = zen_table.zen_decision(ruleset)
+    differ = zen_table.agreement(policy_set, decision, ruleset, mix)
+    if differ:
+        body, ours, theirs = differ[0]
+        raise SystemExit(f"Zen's {PEER_RULESET} table decides {len(differ)} of {len(mix)} requests otherwise, "
+                         f"e.g. {json.dumps(body)}: ours {ours}, Zen's {theirs}")
+    contexts = [policy_set.evaluate(body).decision.facts.for_rules() for body in mix]
+    return decision.evaluate, contexts
+
+
+def _side_by_side(steps: dict, warm_up: int, count: int) -> dict:
+    """Each step timed over its inputs in turn, ROUNDS times round (A B C A B C ...), so a machine that
+    slows down mid-run slows every step alike; microseconds per call over all rounds."""
+    for step, inputs in steps.values():
+        for item in itertools.islice(itertools.cycle(inputs), warm_up):
+            step(item)
+    per_round = count // ROUNDS
+    samples = {name: [] for name in steps}
+    walls = dict.fromkeys(steps, 0.0)
+    clock = time.perf_counter_ns
+    for _ in range(ROUNDS):
+        for name, (step, inputs) in steps.items():
+            times = [0] * per_round
+            started = clock()
+            for i in range(per_round):
+                item = inputs[i % len(inputs)]
+                t0 = clock()
+                step(item)
+                times[i] = clock() - t0
+            walls[name] += (clock() - started) / 1e9
+            samples[name] += times
+    result = {}
+    for name, times in samples.items():
+        times.sort()
+        result[name] = {"decisions": len(times), "warm_up": warm_up, "requests": len(steps[name][1]),
+                        "median_us": times[len(times) // 2] / 1000, "p99_us": percentile(times, 0.99) / 1000,
+                        "mean_us": sum(times) / len(times) / 1000, "decisions_per_s": len(times) / walls[name]}
     return result
-
-
-def _timed_mix(step, mix: list, warm_up: int, count: int) -> dict:
-    """Microseconds per ``step(body)`` over the mix, after a warm-up."""
-    for body in itertools.islice(itertools.cycle(mix), warm_up):
-        step(body)
-    samples, clock = [0] * count, time.perf_counter_ns
-    started = clock()
-    for i in range(count):
-        body = mix[i % len(mix)]
-        t0 = clock()
-        step(body)
-        samples[i] = clock() - t0
-    wall = (clock() - started) / 1e9
-    samples.sort()
-    return {"decisions": count, "warm_up": warm_up, "requests": len(mix),
-            "median_us": samples[len(samples) // 2] / 1000, "p99_us": percentile(samples, 0.99) / 1000,
-            "mean_us": sum(samples) / len(samples) / 1000, "decisions_per_s": count / wall}
 
 
 # -- servers --------------------------------------------------------------------------------------
@@ -346,6 +389,13 @@ def render(report: dict) -> str:
         lines.append(f"    {'premium plan: decide(body)':30} {p['median_us']:>7.1f}us {p['p99_us']:>7.1f}us "
                      f"{p['mean_us']:>7.1f}us {'':>12}   median <= {TARGET_MEDIAN_US:g} us  "
                      f"{_mark(p['median_us'] <= TARGET_MEDIAN_US)}  ({p['requests']} requests)")
+    z = a.get("zen")
+    if z:
+        ratio = z["median_us"] / a["median_us"]
+        lines += [f"    {'Zen: ' + PEER_RULESET + ' table':30} {z['median_us']:>7.1f}us {z['p99_us']:>7.1f}us "
+                  f"{z['mean_us']:>7.1f}us {z['decisions_per_s']:>12,.0f}   (zen-engine, one table, facts given)",
+                  f"    {'ratio Zen table / decide':30} {ratio:>8.2f}   target >= {TARGET_PEER_RATIO:g}  "
+                  f"{_mark(ratio >= TARGET_PEER_RATIO)}"]
     h = report.get("http")
     if h:
         dec, bare = h["decision"], h["bare"]

@@ -4,8 +4,11 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from types import MappingProxyType
+from typing import Mapping
 
-from supportpolicy.engine.calendar import SUPPORT_SCHEDULE
+from supportpolicy.engine.calendar import SUPPORT_SCHEDULE, utc
 from supportpolicy.engine.decide.facts import Facts
 from supportpolicy.engine.decide.named_terms import term_value
 from supportpolicy.engine.errors import OutsideHolidayCalendar
@@ -63,6 +66,17 @@ class Choice:
     trace: tuple  # the Rules, in rule-set order
     fields: tuple  # (field, value) of the fixed decision fields, in the order they apply
     targets: tuple  # (target name, deadline or None, Rule)
+    # The fields as they apply: those set to a value, as a mapping, and those taken from the terms.
+    values: Mapping = dataclass_field(default_factory=lambda: MappingProxyType({}))
+    terms: tuple = ()  # (field, TermReference)
+
+    @classmethod
+    def of(cls, trace, fields, targets) -> "Choice":
+        values = dict(fields)  # a later rule's value for a field wins, as it would applied in order
+        terms = tuple((name, value) for name, value in values.items() if isinstance(value, TermReference))
+        for name, _ in terms:
+            del values[name]
+        return cls(tuple(trace), tuple(fields), tuple(targets), MappingProxyType(values), terms)
 
 
 def choose(rulesets, fired, compiled_rules: dict) -> Choice:
@@ -86,7 +100,7 @@ def choose(rulesets, fired, compiled_rules: dict) -> Choice:
                 targets.append((FIRST_RESPONSE if field == "respond_by" else field, value, rule))
             else:
                 fields.append((field, value))
-    return Choice(tuple(trace), tuple(fields), tuple(targets))
+    return Choice.of(trace, fields, targets)
 
 
 def outcome_of(choice: Choice, facts: Facts, terms: Terms) -> Outcome:
@@ -95,7 +109,9 @@ def outcome_of(choice: Choice, facts: Facts, terms: Terms) -> Outcome:
     Every field is set: the set is checked at load to decide each field (and each of the plan's
     targets) in exactly one rule set, whose default sets every field it decides.
     """
-    fields = {field: _resolve(value, facts, terms) for field, value in choice.fields}
+    fields = dict(choice.values)
+    for name, reference in choice.terms:
+        fields[name] = term_value(reference.name, terms, facts)
     targets = {name: _target(name, value, rule, facts, terms) for name, value, rule in choice.targets}
     ordered = tuple(targets[name] for name in terms.targets if name in targets)
     first = targets.get(FIRST_RESPONSE)
@@ -114,7 +130,7 @@ def _target(name: str, value, rule, facts: Facts, terms: Terms) -> TargetDue:
         return TargetDue(name, None, None, None, terms.schedule.zone.key, rule)
     target = _resolve(value.within, facts, terms)
     schedule = terms.schedules[target.counts_in or SUPPORT_SCHEDULE]
-    start = facts.received_at
+    start = utc(facts.received_at)
     try:
         if value.start == "next_opening":
             start = schedule.next_opening(start)

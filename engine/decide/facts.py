@@ -10,7 +10,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Mapping
 
-from supportpolicy.engine.calendar import SUPPORT_SCHEDULE
+from supportpolicy.engine.calendar import SUPPORT_SCHEDULE, utc
 from supportpolicy.engine.decide.request import DecisionRequest, pointer
 from supportpolicy.engine.errors import FieldError, InvalidRequest, OutsideHolidayCalendar
 from supportpolicy.engine.model import Customer, comparable_email
@@ -56,12 +56,12 @@ def derive(request: DecisionRequest, customer: Customer, terms: Terms) -> Facts:
         raise InvalidRequest("the request names a channel or category the contract does not define", errors)
 
     attributes = attributes_of(request, customer, terms)
-    schedule = terms.schedule
-    local_time = schedule.local(request.received_at)
+    schedule, at = terms.schedule, utc(request.received_at)
+    local_time = schedule.local(at)
     try:
         holiday = schedule.closure(local_time.date())
-        in_business_hours = schedule.is_open(request.received_at)
-        open_ = {name: s.is_open(request.received_at) for name, s in terms.schedules.items()
+        in_business_hours = schedule.is_open(at)
+        open_ = {name: s.is_open(at) for name, s in terms.schedules.items()
                  if name != SUPPORT_SCHEDULE}
     except OutsideHolidayCalendar as error:
         raise error.naming("/received_at") from None
