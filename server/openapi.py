@@ -41,6 +41,14 @@ _ERROR_HEADERS = {401: {"WWW-Authenticate": {"description": "How to authenticate
                                   "schema": {"type": "string"}}}}
 
 
+# The groups of operations, in the order a reader meets them.
+TAGS = {"decisions": "Deciding requests, and the decision log.",
+        "customers": "Customers, their terms in force and their weekly coverage.",
+        "policies": "The loaded policy files.",
+        "operations": "Health, status, metrics and reloads, for the people who run the server.",
+        "documentation": "This document and the problem types it names."}
+
+
 def _problems(status: int, *slugs: str) -> dict:
     """An error response: a problem document of one of these types."""
     unknown = set(slugs) - set(PROBLEM_TYPES)
@@ -81,15 +89,22 @@ def openapi_document(scope_of: dict | None = None) -> dict:
                                 "A request the HTTP server cannot parse, on any path (a request line over 4094 "
                                 "bytes: 414; headers over its limits: 431; malformed HTTP, a malformed chunked body "
                                 "included: 400; not whole within 15 s of its first byte: 408), is answered "
-                                "with a problem document of type /problems/http-error."},
+                                "with a problem document of type /problems/http-error.",
+                 # The software's licence; the contact is the provider's who runs it, which the project cannot know.
+                 "license": {"name": "MIT", "identifier": "MIT"}},
+        "servers": [{"url": "/", "description": "The server that serves this document."}],
+        "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
         "paths": {},
         "components": {"schemas": components()},
     }
     for path, method, endpoint, operation in _operations():
         scope = (scope_of or {}).get(endpoint)
+        # An operation without a scope needs no token: `security: []` says so, rather than leaving it unsaid.
+        operation["security"] = [{"bearer": [scope]}] if scope else []
+        needs = (f"Needs a bearer token with the {scope} scope." if scope
+                 else "Needs no token." if scope_of else "Needs no token: this server was started without tokens.")
+        operation["description"] = f"{operation.get('description', '')} {needs}".lstrip()
         if scope:
-            operation["security"] = [{"bearer": [scope]}]
-            operation["description"] = f"Needs a bearer token with the {scope} scope."
             operation["responses"].update(_problems(401, "unauthorized"))
             operation["responses"].update(_problems(403, "forbidden"))
         # Every path answers 405 to a method it does not accept, and any operation may fail (500).
@@ -113,6 +128,11 @@ def _operations():
                         "demo-city")
     yield "/v1/decisions", "post", "decide", {
         "operationId": "decide",
+        "tags": ["decisions"],
+        "description": "Decides one request with the policy versions in effect at its received_at: whether it is an "
+                       "emergency and covered, when the first response is due (respond_by) and every other target, "
+                       "whether handling it now is billable and at what rate, who handles it and where it escalates. "
+                       "The decision is written to the decision log before it is answered.",
         "summary": "Decide what the support contract says about a new request, and log the decision",
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": _ref("DecisionRequest"),
@@ -129,6 +149,7 @@ def _operations():
     }
     yield "/v1/decisions", "get", "logged_decisions", {
         "operationId": "loggedDecisions",
+        "tags": ["decisions"],
         "summary": "Logged decisions in the log's commit order, a page at a time",
         "description": "Decisions are listed in the order the log committed them, and decided_at never goes "
                        "back along that order: a follower that asks again with after=<the last decision_id "
@@ -152,6 +173,9 @@ def _operations():
     }
     yield "/v1/decisions/{decision_id}", "get", "logged_decision", {
         "operationId": "loggedDecision",
+        "tags": ["decisions"],
+        "description": "The decision as it was answered, with the request it was made for, as the decision log keeps "
+                       "them.",
         "summary": "A decision from the decision log, with its request",
         "parameters": [_path("decision_id", "The decision's id.", {"type": "string"})],
         "responses": {**_json("The logged decision with its request.", _ref("LogRecord")),
@@ -163,11 +187,17 @@ def _operations():
                                            "parameters": {"customer_id": "$response.body#/customers/0/id"}}}
     yield "/v1/customers", "get", "customers", {
         "operationId": "listCustomers",
+        "tags": ["customers"],
+        "description": "Every customer of the loaded policy set, with each version of its contract, the date it takes "
+                       "effect and the plan it is on.",
         "summary": "The customers with a contract, each with its contract versions and their plans",
         "responses": _json("The customers, by id.", _ref("CustomerList"), links=customer_links),
     }
     yield "/v1/customers/{customer_id}", "get", "customer", {
         "operationId": "customerTerms",
+        "tags": ["customers"],
+        "description": "The terms of a customer's contract in force at an instant (its plan with the customer's "
+                       "overrides applied), each term with the policy file and line that sets it.",
         "summary": "A customer's terms in force at a time, each with the file and line it comes from",
         "parameters": [customer_id, _query(
             "at", f"The instant (RFC 3339 with an offset{_SPELLINGS}, from 2000 to 2199) [default: now]. Before the "
@@ -180,6 +210,10 @@ def _operations():
     }
     yield "/v1/customers/{customer_id}/coverage", "get", "customer_coverage", {
         "operationId": "customerCoverage",
+        "tags": ["customers"],
+        "description": "One week of a customer's coverage, day by day in the customer's time zone: the support hours, "
+                       "the periods only emergency support (and billable after-hours work) covers, holidays, and the "
+                       "contract and plan versions in effect.",
         "summary": "Who is covered when over one week, by local day: support hours, emergency-only periods, "
                    "holidays",
         "parameters": [customer_id, _query(
@@ -193,17 +227,27 @@ def _operations():
     }
     yield "/v1/policies", "get", "policies", {
         "operationId": "listPolicies",
+        "tags": ["policies"],
+        "description": "The policy files the server decides with: kind, id, version, the date each takes effect and "
+                       "its content digest, with the digest of the whole set.",
         "summary": "The loaded policy files: ids, versions, effective dates, digests",
         "responses": _json("The policy set.", _ref("PolicySet")),
     }
     yield "/v1/status", "get", "status", {
         "operationId": "status",
+        "tags": ["operations"],
+        "description": "The policy set in force on the worker that answered, the outcome and errors of the last reload "
+                       "attempt, the policy folders and the decision log in use.",
         "summary": "The policy set in force, the last reload attempt and its errors, the decision log",
         "responses": _json("Status of the worker that answered.",
                            {"allOf": [_ref("PolicyStatus")], "required": ["decision_log"]}),
     }
     yield "/v1/admin/reload", "post", "reload", {
         "operationId": "reload",
+        "tags": ["operations"],
+        "description": "Loads the policy folders again and puts the new set in force only when every file is valid; "
+                       "otherwise the set in force stays and the answer lists each error with its file, line and "
+                       "column.",
         "summary": "Load the policy folders again; put them in force only if valid",
         "responses": {**_json("Reloaded and in force (or unchanged, and still in force).", {
             "type": "object", "required": ["reloaded", "digest", "status"], "additionalProperties": False,
@@ -222,6 +266,9 @@ def _operations():
     }
     yield "/healthz", "get", "healthz", {
         "operationId": "health",
+        "tags": ["operations"],
+        "description": "Answers 200 while the worker is up, with the digest of the policy set in force; for load "
+                       "balancers and liveness probes.",
         "summary": "Liveness, with the active policy digest",
         "responses": _json("The service is up.", {
             "type": "object", "required": ["status", "policy_digest"], "additionalProperties": False,
@@ -229,17 +276,28 @@ def _operations():
     }
     yield "/metrics", "get", "prometheus", {
         "operationId": "metrics",
+        "tags": ["operations"],
+        "description": "The counters and histograms of every worker in the Prometheus text format: decisions by "
+                       "outcome, latency, problems by type, reloads and the policy set in force.",
         "summary": "Prometheus metrics of every worker: decisions, latency, problems, policy in force",
         "responses": {"200": {"description": "Prometheus text format 0.0.4.",
                               "content": {"text/plain": {"schema": {"type": "string"}}}}},
     }
     yield "/openapi.json", "get", "openapi", {
         "operationId": "openapi",
+        "tags": ["documentation"],
+        "description": "This OpenAPI 3.1 document, describing the server that serves it (the security of each "
+                       "operation included).",
         "summary": "This document",
-        "responses": _json("OpenAPI 3.1 document.", {"type": "object", "required": ["openapi", "info", "paths"]}),
+        "responses": _json("OpenAPI 3.1 document.", {
+            "type": "object", "required": ["openapi", "info", "paths"],
+            "properties": {"openapi": {"type": "string"}, "info": {"type": "object"}, "paths": {"type": "object"}}}),
     }
     yield "/problems/{slug}", "get", "problem_type", {
         "operationId": "problemType",
+        "tags": ["documentation"],
+        "description": "What a problem type means, in one paragraph: the `type` URI of every problem document links "
+                       "here.",
         "summary": "What a problem type means: the `type` of a problem document links here",
         "parameters": [_path("slug", "The problem type's name.", {"type": "string", "enum": sorted(PROBLEM_TYPES)},
                              "invalid-request")],

@@ -79,7 +79,7 @@ def validator_for(name: str) -> SchemaValidator:
 
 # Keywords that mean the same in Draft 7, which fastjsonschema compiles, as in
 # Draft 2020-12, which the schemas are written in.
-_SAME_IN_DRAFT7 = {"$schema", "title", "description", "type", "required", "properties",
+_SAME_IN_DRAFT7 = {"$schema", "$id", "title", "description", "type", "required", "properties",
                    "additionalProperties", "pattern", "minLength", "maxLength"}
 
 
@@ -183,7 +183,8 @@ def _compiled_check(document: dict):
 
 # A schema whose top level says only these is checked section by section: a top-level key's value is valid or
 # not whatever the other keys hold.
-_SECTIONED = {"$schema", "$defs", "title", "description", "type", "required", "properties", "additionalProperties"}
+_SECTIONED = {"$schema", "$id", "$defs", "title", "description", "type", "required", "properties",
+              "additionalProperties"}
 
 
 @lru_cache(maxsize=None)
