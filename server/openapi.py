@@ -19,6 +19,7 @@ from __future__ import annotations
 from supportpolicy.engine.instants import INSTANT, POLICY_DATE, POLICY_INSTANT
 from supportpolicy.server.openapi_components import components
 from supportpolicy.server.openapi_components import ref as _ref
+from supportpolicy.server.openapi_webhooks import SECURITY_SCHEMES, webhook_operations
 from supportpolicy.server.problems import PROBLEM_TYPES
 
 # Routes that are not operations of this API: the policy explorer, a page for
@@ -29,7 +30,8 @@ EXCLUDED_ENDPOINTS = {"explorer": "the policy explorer page (text/html, for peop
 # Not `format: date-time` as well: validators take that to forbid the space RFC 3339 allows for the T.
 _SPELLINGS = "; a space or t for the T, and z for Z, as RFC 3339 allows"
 
-_STATUS_TEXT = {400: "The body is not valid JSON.", 401: "No valid bearer token.", 403: "The token lacks the scope.",
+_STATUS_TEXT = {400: "The body is not valid JSON.", 401: "No valid credentials: a bearer token, or a webhook's own.",
+                403: "The token lacks the scope.",
                 404: "Not found.", 405: "The path does not accept this method.",
                 413: "The body is too large (over 1 MiB), or nests or holds more than any request needs.",
                 415: "The body is not application/json.", 422: "A field or parameter is invalid; `errors` names it.",
@@ -96,9 +98,10 @@ def openapi_document(scope_of: dict | None = None) -> dict:
         operation["responses"].update(_problems(405, "method-not-allowed"))
         operation["responses"].setdefault("500", _problems(500, "internal-error")["500"])
         document["paths"].setdefault(path, {})[method] = operation
+    document["components"]["securitySchemes"] = dict(SECURITY_SCHEMES)  # the webhooks' own
     if scope_of:
-        document["components"]["securitySchemes"] = {"bearer": {
-            "type": "http", "scheme": "bearer", "description": "A token from `supportpolicy token add`."}}
+        document["components"]["securitySchemes"]["bearer"] = {
+            "type": "http", "scheme": "bearer", "description": "A token from `supportpolicy token add`."}
     return document
 
 
@@ -220,6 +223,7 @@ def _operations():
                                                  "properties": {"status": {"type": "string"}}}}}}}},
             **_problems(422, "invalid-policy-set")},
     }
+    yield from webhook_operations(_problems, _json, _ref)
     yield "/healthz", "get", "healthz", {
         "operationId": "health",
         "summary": "Liveness, with the active policy digest",

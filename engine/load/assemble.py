@@ -105,9 +105,11 @@ def assemble(documents: list[Document], read_errors: list[PolicyError], roots,
         plan_versions.setdefault(doc.source.data["plan"], []).append(doc.source.data["version"])
     customers, terms, problems = _customer_stage(valid["customer"], plans, plan_versions, known, by_path, memo)
     errors += problems
+    # Customer ids from every schema-valid file, even one with other errors, so that error is not echoed.
     every_customer = known.every_file_read and len(valid["customer"]) == _count(documents, "customer")
+    customer_ids = {doc.source.data["customer"] for doc in valid["customer"]} if every_customer else None
     integrations, problems = integration_stage(valid["integration"], plans_data if known.plans else None,
-                                               set(customers) if every_customer else None, by_path, _versions)
+                                               customer_ids, by_path, _versions)
     errors += problems
     if not rulesets and not _count(documents, "ruleset"):
         errors.append(PolicyError(str(roots[-1]) if roots else "(none)", 1, 1, "no_rules",

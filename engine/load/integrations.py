@@ -42,7 +42,8 @@ class FieldMapping:
     target: str  # the request field, as a JSON Pointer: /channel, /requester/email, /attributes/severity
     source: str | None  # a JSON Pointer into the payload; None when the field always takes ``value``
     value: object = None
-    map: Mapping = field(default_factory=lambda: MappingProxyType({}))  # comparable_word of a payload word -> the policy's value
+    # comparable_word of a payload word -> the policy's value
+    map: Mapping = field(default_factory=lambda: MappingProxyType({}))
     otherwise: object = None  # for a payload word the map does not list; None: refuse it
     default: object = None  # when the payload's field is missing, null or empty; None: refuse (if required)
     file: str = ""
@@ -132,7 +133,7 @@ def reference_errors(doc: Document, integration: Integration, domains: Domains |
     errors = []
     for mapping in integration.fields:
         at = json_path_of(mapping.target)
-        known, what = _vocabulary(mapping.target, domains, customers)
+        known, what, code = _vocabulary(mapping.target, domains, customers)
         if mapping.target.startswith("/attributes/") and attributes is not None:
             name = mapping.target.rsplit("/", 1)[1]
             declared = set(attributes)
@@ -143,21 +144,21 @@ def reference_errors(doc: Document, integration: Integration, domains: Domains |
             continue
         for where, word in _words(_spec_of(doc.source.data["request"], mapping.target), at):
             if word not in known:
-                errors.append(doc.source.error(where, "unknown_value", f"{word!r} is not {what}; they are: "
-                                               f"{', '.join(sorted(known))}"))
+                errors.append(doc.source.error(where, code, f"{word!r} is not {what}; they are: "
+                                               f"{', '.join(sorted(map(str, known)))}"))
     return errors
 
 
 def _vocabulary(target: str, domains: Domains | None, customers):
     if target == "/customer":
-        return (None if customers is None else set(customers)), "a customer of this policy set"
+        return (None if customers is None else set(customers)), "a customer of this policy set", "unknown_reference"
     if domains is None:
-        return None, ""
+        return None, "", ""
     if target == "/channel":
-        return set(domains.channels), "a channel any plan defines"
+        return set(domains.channels), "a channel any plan defines", "unknown_value"
     if target == "/category":
-        return set(domains.categories), "a category any plan defines"
-    return None, ""
+        return set(domains.categories), "a category any plan defines", "unknown_value"
+    return None, "", ""
 
 
 def _words(spec: dict, at: str):

@@ -39,6 +39,8 @@ from supportpolicy.server.storage.decisionlog import DecisionLogUnavailable, ope
 from support import DESIGNATED, make_request
 
 REQUEST = make_request("2026-11-28T23:00:00-06:00", "phone", email=DESIGNATED)
+# The webhooks' own security schemes, by endpoint.
+WEBHOOK_SCHEMES = {"zendesk_webhook": "zendeskSignature", "jira_webhook": "jiraWebhookToken"}
 # Produced only by the explorer's static files (a Range past the end: 416), which are no operation.
 EXPLORER_ONLY_PROBLEMS = {"http-error"}
 # A value for each path parameter, to call every operation.
@@ -143,19 +145,27 @@ def test_with_tokens_each_operation_asks_for_the_scope_the_server_enforces(docum
             assert operation["security"] == [{"bearer": [SCOPE_OF[endpoint]]}], endpoint
             assert operation["responses"]["401"]["headers"]["WWW-Authenticate"]["required"] is True
             assert operation["responses"]["403"]["x-problem-types"] == ["/problems/forbidden"]
+        elif endpoint in WEBHOOK_SCHEMES:  # the ticketing systems' own credentials, never the API's tokens
+            assert operation["security"] == [{WEBHOOK_SCHEMES[endpoint]: []}], endpoint
+            assert "403" not in operation["responses"], endpoint
         else:  # liveness, this document and the problem types stay open
             assert "security" not in operation and "401" not in operation["responses"], endpoint
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert document == openapi_document(SCOPE_OF)
 
 
-def test_without_tokens_no_operation_asks_for_one(app):
+def test_without_tokens_no_operation_asks_for_one_but_the_webhooks_their_own(app):
     document = served(app)
+    webhooks = {documented_endpoints()[endpoint] for endpoint in WEBHOOK_SCHEMES}
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
+            if (path, method) in webhooks:
+                assert operation["security"] != [] and "bearer" not in operation["security"][0], (method, path)
+                assert operation["responses"]["401"]["x-problem-types"] == ["/problems/webhook-unauthorized"]
+                continue
             assert "security" not in operation, (method, path)
             assert not {"401", "403"} & set(operation["responses"]), (method, path)
-    assert "securitySchemes" not in document["components"]
+    assert set(document["components"]["securitySchemes"]) == set(WEBHOOK_SCHEMES.values())
     assert document == openapi_document(None)
 
 
@@ -183,7 +193,7 @@ def test_every_operation_answers_as_documented(secured, secrets, document):
     assert_documented(document, "/v1/decisions", "post", decided)
     decision_id = decided.get_json()["decision_id"]
     for endpoint, (path, method) in documented_endpoints().items():
-        if endpoint == "decide":
+        if endpoint == "decide" or endpoint in WEBHOOK_SCHEMES:  # the webhooks: test_webhooks_answer_as_documented
             continue
         query = {"limit": 1} if endpoint == "logged_decisions" else {}  # a page with a `next` link
         response = getattr(client, method)(url(path, decision_id=decision_id), query_string=query,
