@@ -23,7 +23,7 @@ from supportpolicy.engine.load.integrations import FieldMapping, Integration, co
 # Ticketing systems send whole issues (Jira's hold a hundred fields and more), not the few fields of a
 # decision request: deeper and wider than a request may be, still far within what costs little to read.
 PAYLOAD_LIMITS = Limits(depth=16, items=2_000, nodes=50_000, string=100_000)
-_MISSING = object()
+MISSING = object()
 # ISO 8601 date-times as ticketing systems write them: seconds optional (Zendesk's 2013-12-12T05:35Z), the
 # offset with or without its colon (Jira's 2022-02-18T15:20:11.662+0530).
 _ISO_INSTANT = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2})(:\d{2}(?:[.,]\d{1,9})?)?"
@@ -66,7 +66,7 @@ def map_payload(integration: Integration, payload) -> MappedRequest:
         if problem is not None:
             errors.append(problem)
             continue
-        if value is _MISSING:
+        if value is MISSING:
             continue
         _put(body, field.target, value)
         sources[field.target] = field
@@ -114,17 +114,17 @@ def _keep_declared_attributes(policy_set, body: dict) -> None:
 
 
 def _value(field: FieldMapping, payload) -> tuple[object, FieldError | None]:
-    """The request field's value (or _MISSING: an optional field the payload leaves out), or the problem."""
+    """The request field's value (or MISSING: an optional field the payload leaves out), or the problem."""
     if field.source is None:
         return _converted(field, field.value, None)
     raw = resolve(payload, field.source)
-    if raw is _MISSING or raw is None or (isinstance(raw, str) and not raw.strip()):
+    if raw is MISSING or raw is None or (isinstance(raw, str) and not raw.strip()):
         if field.default is not None:
             return _converted(field, field.default, None)
         if field.required:
             return None, FieldError(field.source, f"is missing or empty; the mapping ({field.place}) reads "
                                                   f"{_named(field.target)} from it")
-        return _MISSING, None
+        return MISSING, None
     if isinstance(raw, (dict, list)):
         return None, FieldError(field.source, f"is {'an object' if isinstance(raw, dict) else 'a list'}; "
                                               f"{_named(field.target)} needs a word, a number or true/false "
@@ -163,7 +163,7 @@ def _converted(field: FieldMapping, value, source: str | None) -> tuple[object, 
 
 
 def resolve(document, pointer: str):
-    """The value at the JSON Pointer (RFC 6901) in ``document``, or _MISSING."""
+    """The value at the JSON Pointer (RFC 6901) in ``document``, or MISSING."""
     value = document
     for token in pointer.split("/")[1:]:
         token = token.replace("~1", "/").replace("~0", "~")
@@ -173,7 +173,7 @@ def resolve(document, pointer: str):
                 and (token == "0" or not token.startswith("0")):
             value = value[int(token)]
         else:
-            return _MISSING
+            return MISSING
     return value
 
 

@@ -66,8 +66,8 @@ class Integration:
     fields: tuple  # FieldMapping, in FIELDS order, then the attributes in file order
 
 
-def build_integration(doc: Document) -> tuple[Integration | None, list[PolicyError]]:
-    """The mapping of a schema-valid ``integration:`` file, or None with its errors."""
+def build_integration(doc: Document) -> tuple[Integration, list[PolicyError]]:
+    """The mapping of a schema-valid ``integration:`` file (its well-formed fields), and its errors."""
     request = doc.source.data["request"]
     spots = [(target, _lookup(request, path)) for target, path in FIELDS]
     spots += [(f"/attributes/{name}", spec) for name, spec in request.get("attributes", {}).items()]
@@ -80,9 +80,8 @@ def build_integration(doc: Document) -> tuple[Integration | None, list[PolicyErr
         errors += problems
         if not problems:
             fields.append(_mapping(doc, target, spec, at))
-    if errors:
-        return None, errors
-    return Integration(doc.policy_file(), tuple(fields)), []
+    # The fields that are well formed, even beside one that is not, so the set can check them too.
+    return Integration(doc.policy_file(), tuple(fields)), errors
 
 
 def _spec_of(request: dict, target: str) -> dict:
@@ -194,9 +193,8 @@ def integration_stage(documents: list, plans_data: dict | None, customer_ids, by
         attributes = {name for data in every for name in data.get("attributes", {})}
     for doc in documents:
         integration, problems = build_integration(doc)
-        errors += problems
-        if integration is not None:
-            errors += reference_errors(doc, integration, domains, attributes, customer_ids)
+        errors += problems + reference_errors(doc, integration, domains, attributes, customer_ids)
+        if not problems:
             integrations.append(integration)
     by_id, problems = versions(integrations, by_path)
     return by_id, errors + problems
