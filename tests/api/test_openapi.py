@@ -360,3 +360,23 @@ def test_the_at_parameter_and_received_at_accept_the_same_instants():
     # One is code (server/openapi.py), the other data (schemas/decision-request.schema.json): kept equal here,
     # so GET /v1/customers/{id}?at= and POST /v1/decisions never disagree on what an instant is.
     assert schema("decision-request")["properties"]["received_at"]["pattern"] == POLICY_INSTANT
+
+
+def test_webhooks_answer_as_documented(policy_set, tmp_path):
+    from webhook_calls import JIRA_TOKEN, NOW, ZENDESK_SECRET, jira_headers, raw, zendesk_headers
+
+    log = open_log(None, tmp_path)
+    log.setup()
+    app = create_app({"POLICY_SET": policy_set, "DECISION_LOG": log, "TESTING": True, "WEBHOOK_CLOCK": lambda: NOW,
+                      "ZENDESK_WEBHOOK_SECRET": ZENDESK_SECRET, "JIRA_WEBHOOK_TOKEN": JIRA_TOKEN})
+    client, document = app.test_client(), served(app)
+    zendesk, jira = raw("zendesk-ticket-created.json"), raw("jira-issue-automation-format.json")
+    for path, response in [
+            ("/v1/webhooks/zendesk", client.post("/v1/webhooks/zendesk", data=zendesk, headers=zendesk_headers(zendesk))),
+            ("/v1/webhooks/zendesk", client.post("/v1/webhooks/zendesk", data=zendesk,
+                                                 headers={"Content-Type": "application/json"})),
+            ("/v1/webhooks/jira", client.post("/v1/webhooks/jira", data=jira, headers=jira_headers())),
+            ("/v1/webhooks/jira", client.post("/v1/webhooks/jira", data=jira, headers=jira_headers("wrong"))),
+            ("/v1/webhooks/jira", client.post("/v1/webhooks/jira", data=b'{"fields": {}}', headers=jira_headers()))]:
+        assert_documented(document, path, "post", response)
+    assert [r.status_code for r in (response,)] == [422]
