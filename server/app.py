@@ -13,7 +13,7 @@ from flask import Flask, g, request
 from werkzeug.routing import Map
 
 from supportpolicy.engine.resources import default_roots
-from supportpolicy.server import problems
+from supportpolicy.server import problems, webhooks
 from supportpolicy.server.auth import authenticate
 from supportpolicy.server.live import LivePolicy
 from supportpolicy.server.metrics import Metrics
@@ -147,6 +147,7 @@ def create_app(config: dict | None = None) -> Flask:
         # "/" answers an empty path too (a request line in absolute form, without one) rather than redirect it
         # to "/" by the client's Host header; no other route ends with a slash.
         app.add_url_rule(rule, endpoint, getattr(views, endpoint), methods=[method], strict_slashes=rule != "/")
+    webhooks.register(app, live, log, metrics)  # Zendesk's and Jira's, each with its own secret
     return app
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from supportpolicy.engine.instants import INSTANT, POLICY_DATE, POLICY_INSTANT
 from supportpolicy.server.openapi_components import components
 from supportpolicy.server.openapi_components import ref as _ref
+from supportpolicy.server.openapi_webhooks import SECURITY_SCHEMES, webhook_operations
 from supportpolicy.server.problems import PROBLEM_TYPES
 
 # Routes that are not operations of this API: the policy explorer, a page for
@@ -29,7 +30,8 @@ EXCLUDED_ENDPOINTS = {"explorer": "the policy explorer page (text/html, for peop
 # Not `format: date-time` as well: validators take that to forbid the space RFC 3339 allows for the T.
 _SPELLINGS = "; a space or t for the T, and z for Z, as RFC 3339 allows"
 
-_STATUS_TEXT = {400: "The body is not valid JSON.", 401: "No valid bearer token.", 403: "The token lacks the scope.",
+_STATUS_TEXT = {400: "The body is not valid JSON.", 401: "No valid credentials: a bearer token, or a webhook's own.",
+                403: "The token lacks the scope.",
                 404: "Not found.", 405: "The path does not accept this method.",
                 413: "The body is too large (over 1 MiB), or nests or holds more than any request needs.",
                 415: "The body is not application/json.", 422: "A field or parameter is invalid; `errors` names it.",
@@ -45,6 +47,7 @@ _ERROR_HEADERS = {401: {"WWW-Authenticate": {"description": "How to authenticate
 TAGS = {"decisions": "Deciding requests, and the decision log.",
         "customers": "Customers, their terms in force and their weekly coverage.",
         "policies": "The loaded policy files.",
+        "webhooks": "Decisions for Zendesk triggers and Jira automation rules, mapped from their payloads.",
         "operations": "Health, status, metrics and reloads, for the people who run the server.",
         "documentation": "This document and the problem types it names."}
 
@@ -99,11 +102,12 @@ def openapi_document(scope_of: dict | None = None) -> dict:
     }
     for path, method, endpoint, operation in _operations():
         scope = (scope_of or {}).get(endpoint)
-        # An operation without a scope needs no token: `security: []` says so, rather than leaving it unsaid.
-        operation["security"] = [{"bearer": [scope]}] if scope else []
-        needs = (f"Needs a bearer token with the {scope} scope." if scope
-                 else "Needs no token." if scope_of else "Needs no token: this server was started without tokens.")
-        operation["description"] = f"{operation.get('description', '')} {needs}".lstrip()
+        if "security" not in operation:  # the webhooks say theirs: a ticketing system's own credentials
+            # An operation without a scope needs no token: `security: []` says so, rather than leaving it unsaid.
+            operation["security"] = [{"bearer": [scope]}] if scope else []
+            needs = (f"Needs a bearer token with the {scope} scope." if scope else "Needs no token." if scope_of
+                     else "Needs no token: this server was started without tokens.")
+            operation["description"] = f"{operation.get('description', '')} {needs}".lstrip()
         if scope:
             operation["responses"].update(_problems(401, "unauthorized"))
             operation["responses"].update(_problems(403, "forbidden"))
@@ -111,9 +115,10 @@ def openapi_document(scope_of: dict | None = None) -> dict:
         operation["responses"].update(_problems(405, "method-not-allowed"))
         operation["responses"].setdefault("500", _problems(500, "internal-error")["500"])
         document["paths"].setdefault(path, {})[method] = operation
+    document["components"]["securitySchemes"] = dict(SECURITY_SCHEMES)  # the webhooks' own
     if scope_of:
-        document["components"]["securitySchemes"] = {"bearer": {
-            "type": "http", "scheme": "bearer", "description": "A token from `supportpolicy token add`."}}
+        document["components"]["securitySchemes"]["bearer"] = {
+            "type": "http", "scheme": "bearer", "description": "A token from `supportpolicy token add`."}
     return document
 
 
@@ -264,6 +269,7 @@ def _operations():
                                                  "properties": {"status": {"type": "string"}}}}}}}},
             **_problems(422, "invalid-policy-set")},
     }
+    yield from webhook_operations(_problems, _json, _ref)
     yield "/healthz", "get", "healthz", {
         "operationId": "health",
         "tags": ["operations"],

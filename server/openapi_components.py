@@ -20,7 +20,7 @@ def components() -> dict:
     policy_file = {
         "type": "object", "required": ["path", "kind", "id", "version", "effective_from"],
         "properties": {"path": {"type": "string", "description": "Relative to the policy folders' parent."},
-                       "kind": {"enum": ["plan", "customer", "ruleset"]}, "id": text, "version": text,
+                       "kind": {"enum": ["plan", "customer", "ruleset", "integration"]}, "id": text, "version": text,
                        "effective_from": {"type": "string", "format": "date"}}}
     with_digest = {"allOf": [ref("PolicyFile")], "required": ["digest"],
                    "properties": {"digest": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}}}

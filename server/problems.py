@@ -26,6 +26,12 @@ PROBLEM_TYPES = {
                       "or more values in all (1,024) than the server accepts; `errors` names where.",
     "not-found": "There is no resource at this path.",
     "unauthorized": "The request has no valid bearer token (Authorization: Bearer <token>).",
+    "webhook-unauthorized": "The webhook call does not come from the ticketing system: a Zendesk call unsigned, "
+                            "signed with another secret, or signed more than 5 minutes from the server's clock; a "
+                            "Jira call without the webhook token (Authorization: Bearer <token>). Nothing was decided "
+                            "or logged.",
+    "unmappable-payload": "The webhook payload cannot be made a decision request by the integration's mapping "
+                          "(policies/integrations/): `errors` names each payload field at fault by JSON Pointer.",
     "forbidden": "The token is valid but lacks the scope this endpoint needs (decide, read, admin or metrics).",
     "method-not-allowed": "The resource exists but does not accept this method.",
     "engine-error": "The policy engine could not decide this request.",

@@ -69,6 +69,7 @@ class PolicySet:
         self.bundles = bundles
         self.files = checked.files
         self.warnings = checked.warnings
+        self.integrations = checked.integrations  # ticketing system -> its mapping's versions
         self._terms = checked.terms
         self._references = {}
         self.digest = digest(checked.files)
@@ -144,6 +145,10 @@ class PolicySet:
             if plan is None:
                 raise NoPolicyInEffect(f"plan {customer.plan_id}", plan_versions[0].file.effective_from)
         return Contract(customer, plan, self._terms[(customer.file.path, plan.file.path)])
+
+    def integration(self, system: str, at: datetime):
+        """The version of the ticketing system's mapping in effect at ``at`` (its dates read in UTC), or None."""
+        return in_effect(self.integrations.get(system, ()), at.astimezone(timezone.utc).date())
 
     def time_zone(self, customer_id: str):
         """The zone of the customer's support hours (every version of a plan keeps one)."""

@@ -45,7 +45,7 @@ class DecisionRequest:
     attributes: Mapping = field(default_factory=lambda: MappingProxyType({}))
 
 
-def decode_json(raw: bytes | str) -> object:
+def decode_json(raw: bytes | str, limits: Limits = LIMITS) -> object:
     """Strict JSON (RFC 8259, decoded by orjson): no NaN or Infinity, integers within
     64 bits, nesting within orjson's limit, no object naming a key twice; any failure is
     a MalformedRequest.
@@ -54,7 +54,7 @@ def decode_json(raw: bytes | str) -> object:
     keys would be decided by the second while anyone reading the first saw
     another request. Counting the keys written against the keys kept costs a
     few microseconds (docs/speed.md); only a body where they differ is read again
-    to name the key.
+    to name the key, once it is known to be within ``limits``.
     """
     try:
         body = orjson.loads(raw)
@@ -62,7 +62,7 @@ def decode_json(raw: bytes | str) -> object:
         raise MalformedRequest(f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, "
                                f"column {exc.colno}") from None
     if _keys_written(raw) != _keys_kept(body):
-        _refuse_duplicate_keys(raw, body)
+        _refuse_duplicate_keys(raw, body, limits)
     return body
 
 
@@ -120,14 +120,14 @@ def _object(pairs: list) -> dict | _Repeating:
     return _Repeating(tuple(again), nested)
 
 
-def _refuse_duplicate_keys(raw: bytes | str, body: object) -> None:
+def _refuse_duplicate_keys(raw: bytes | str, body: object, limits: Limits = LIMITS) -> None:
     """Raise MalformedRequest naming each key an object holds twice, and where; return when none does.
 
     The limits come first: the standard library's parser, which keeps every
     member, recurses, so it only reads again a body as small and as shallow
     as a decision request may be.
     """
-    check_limits(body)
+    check_limits(body, limits=limits)
     repeated, stack = [], [(json.loads(raw, object_pairs_hook=_object), ())]
     while stack:
         value, path = stack.pop()

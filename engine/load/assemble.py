@@ -12,6 +12,7 @@ every error.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from datetime import date
 from types import MappingProxyType
 from typing import Mapping
@@ -21,6 +22,7 @@ from supportpolicy.engine.load.analysis import analyse
 from supportpolicy.engine.load.customers import build_customer, customer_terms, plan_reference_errors
 from supportpolicy.engine.load.domains import Domains
 from supportpolicy.engine.load.files import Document, no_memo
+from supportpolicy.engine.load.integrations import integration_stage
 from supportpolicy.engine.load.plans import build_plan
 from supportpolicy.engine.load.rulesets import build_ruleset
 from supportpolicy.engine.load.schemas import date_errors, schema_errors
@@ -70,6 +72,8 @@ class CheckedSet:
     bundles: Mapping  # plan id -> its RuleBundles, by effective date
     files: tuple  # PolicyFile of every file of the set
     warnings: tuple  # PolicyError of severity warning
+    # Ticketing system -> its mapping's versions, by effective date.
+    integrations: Mapping = dataclass_field(default_factory=lambda: MappingProxyType({}))
 
 
 def assemble(documents: list[Document], read_errors: list[PolicyError], roots,
@@ -101,6 +105,12 @@ def assemble(documents: list[Document], read_errors: list[PolicyError], roots,
         plan_versions.setdefault(doc.source.data["plan"], []).append(doc.source.data["version"])
     customers, terms, problems = _customer_stage(valid["customer"], plans, plan_versions, known, by_path, memo)
     errors += problems
+    # Customer ids from every schema-valid file, even one with other errors, so that error is not echoed.
+    every_customer = known.every_file_read and len(valid["customer"]) == _count(documents, "customer")
+    customer_ids = {doc.source.data["customer"] for doc in valid["customer"]} if every_customer else None
+    integrations, problems = integration_stage(valid["integration"], plans_data if known.plans else None,
+                                               customer_ids, by_path, _versions)
+    errors += problems
     if not rulesets and not _count(documents, "ruleset"):
         errors.append(PolicyError(str(roots[-1]) if roots else "(none)", 1, 1, "no_rules",
                                   "no rule set was found; give the folder that holds the rules"))
@@ -108,9 +118,10 @@ def assemble(documents: list[Document], read_errors: list[PolicyError], roots,
     errors = sorted(set(errors + problems + read_errors))
     if any(e.severity == "error" for e in errors):
         return None, errors
-    files = tuple(x.file for group in (plans, customers, rulesets) for versions in group.values() for x in versions)
+    files = tuple(x.file for group in (plans, customers, rulesets, integrations)
+                  for versions in group.values() for x in versions)
     return CheckedSet(_frozen(plans), _frozen(customers), _frozen(rulesets), MappingProxyType(terms), bundles,
-                      files, tuple(errors)), errors
+                      files, tuple(errors), _frozen(integrations)), errors
 
 
 def _count(documents, kind: str) -> int:
@@ -123,7 +134,7 @@ def _frozen(groups: dict) -> Mapping:
 
 def _schema_stage(documents, memo) -> tuple[dict, list]:
     """Each file against its kind's schema (and the calendar); the files that passed, by kind."""
-    valid, errors = {"plan": [], "customer": [], "ruleset": []}, []
+    valid, errors = {"plan": [], "customer": [], "ruleset": [], "integration": []}, []
     for doc in documents:
         problems, passed = memo(("schema", doc.path, doc.sha256), lambda: _file_problems(doc))
         errors += problems

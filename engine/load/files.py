@@ -16,7 +16,7 @@ from supportpolicy.engine.errors import PolicyError
 from supportpolicy.engine.load.yamlsource import Source, parse
 from supportpolicy.engine.model import PolicyFile
 
-KINDS = ("plan", "customer", "ruleset", "suite")
+KINDS = ("plan", "customer", "ruleset", "integration", "suite")
 SUFFIXES = (".yaml", ".yml")
 MAX_FILES = 100_000
 
@@ -183,8 +183,8 @@ def _document(read: FileRead) -> tuple[Document | None, tuple]:
     kind = _kind(source)
     if kind is None:
         return None, (source.error("$", "unknown_document",
-                                   "a policy file starts with `plan:`, `customer:`, `ruleset:` or `suite:`, "
-                                   "the id of what it holds"),)
+                                   "a policy file starts with `plan:`, `customer:`, `ruleset:`, `integration:` or "
+                                   "`suite:`, the id of what it holds"),)
     return Document(source, kind, read.sha256), ()
 
 

@@ -18,7 +18,8 @@ from supportpolicy.engine.errors import PolicyError
 from supportpolicy.engine.load.yamlsource import Source, child_path
 from supportpolicy.engine.resources import shipped
 
-SCHEMA_NAMES = ("common", "plan", "customer", "ruleset", "suite", "decision-request", "decision", "problem")
+SCHEMA_NAMES = ("common", "plan", "customer", "ruleset", "integration", "suite", "decision-request", "decision",
+                "problem")
 
 
 @lru_cache(maxsize=None)

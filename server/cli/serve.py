@@ -69,6 +69,7 @@ def serve(host, port, workers, threads, data_dir, decision_log, retain_days, no_
     from supportpolicy.server.gunicorn import serve as run_server
 
     tokens = _tokens(tokens_file, host, insecure_no_auth)
+    webhooks = _webhook_secrets()
     roots = roots_for(policies, rules)
     policy_set = load_policy(policies, rules, roots)
     live = LivePolicy(roots, label_for(policies, rules), policy_set)
@@ -76,6 +77,7 @@ def serve(host, port, workers, threads, data_dir, decision_log, retain_days, no_
     pruned = _prepare(log)
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     _banner(policy_set, log, retain_days, pruned, tokens, host)
+    click.echo(f"supportpolicy: webhooks: {webhooks.describe()}", err=True)
     click.echo(f"supportpolicy: listening on http://{bind} with {workers} worker(s) of {threads} threads; "
                f"the policy explorer is at http://{bind}/", err=True)
     run_server(live, bind, workers, log, watch=not no_watch, echo=lambda text: click.echo(text, err=True),
@@ -93,6 +95,15 @@ def _tokens(tokens_file, host: str, insecure_no_auth: bool):
                                "read logged decisions and reload the policy. Give --tokens FILE (create one with "
                                "`supportpolicy token add`), serve on 127.0.0.1, or say --insecure-no-auth.")
     return tokens
+
+
+def _webhook_secrets():
+    from supportpolicy.server.webhooks import WebhookSecretError, load_secrets  # the web app: only to serve
+
+    try:
+        return load_secrets(os.environ, "SUPPORTPOLICY_")
+    except WebhookSecretError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def _prepare(log) -> int:

@@ -82,6 +82,8 @@ def test_policies_lists_every_shipped_file_with_its_version_and_date(client, pol
         ("ruleset", "premium-billing", "2026.1", "2026-01-01"),
         ("ruleset", "premium-route-and-coverage", "2026.1", "2026-01-01"),
         ("ruleset", "premium-targets", "2026.1", "2026-01-01"),
+        ("integration", "zendesk", "2026.1", "2026-01-01"),
+        ("integration", "jira", "2026.1", "2026-01-01"),
     }
 
 

@@ -41,6 +41,8 @@ from supportpolicy.server.storage.decisionlog import DecisionLogUnavailable, ope
 from support import DESIGNATED, make_request
 
 REQUEST = make_request("2026-11-28T23:00:00-06:00", "phone", email=DESIGNATED)
+# The webhooks' own security schemes, by endpoint.
+WEBHOOK_SCHEMES = {"zendesk_webhook": "zendeskSignature", "jira_webhook": "jiraWebhookToken"}
 # Produced only by the explorer's static files (a Range past the end: 416), which are no operation.
 EXPLORER_ONLY_PROBLEMS = {"http-error"}
 # A value for each path parameter, to call every operation.
@@ -145,6 +147,9 @@ def test_with_tokens_each_operation_asks_for_the_scope_the_server_enforces(docum
             assert operation["security"] == [{"bearer": [SCOPE_OF[endpoint]]}], endpoint
             assert operation["responses"]["401"]["headers"]["WWW-Authenticate"]["required"] is True
             assert operation["responses"]["403"]["x-problem-types"] == ["/problems/forbidden"]
+        elif endpoint in WEBHOOK_SCHEMES:  # the ticketing systems' own credentials, never the API's tokens
+            assert operation["security"] == [{WEBHOOK_SCHEMES[endpoint]: []}], endpoint
+            assert "403" not in operation["responses"], endpoint
         else:  # liveness, this document and the problem types stay open, and say so
             assert operation["security"] == [] and "401" not in operation["responses"], endpoint
             assert operation["description"].endswith("Needs no token."), endpoint
@@ -152,14 +157,19 @@ def test_with_tokens_each_operation_asks_for_the_scope_the_server_enforces(docum
     assert document == openapi_document(SCOPE_OF)
 
 
-def test_without_tokens_no_operation_asks_for_one(app):
+def test_without_tokens_no_operation_asks_for_one_but_the_webhooks_their_own(app):
     document = served(app)
+    webhooks = {documented_endpoints()[endpoint] for endpoint in WEBHOOK_SCHEMES}
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
+            if (path, method) in webhooks:
+                assert operation["security"] != [] and "bearer" not in operation["security"][0], (method, path)
+                assert operation["responses"]["401"]["x-problem-types"] == ["/problems/webhook-unauthorized"]
+                continue
             assert operation["security"] == [], (method, path)
             assert operation["description"].endswith("Needs no token: this server was started without tokens.")
             assert not {"401", "403"} & set(operation["responses"]), (method, path)
-    assert "securitySchemes" not in document["components"]
+    assert set(document["components"]["securitySchemes"]) == set(WEBHOOK_SCHEMES.values())
     assert document == openapi_document(None)
 
 
@@ -210,7 +220,7 @@ def test_every_operation_answers_as_documented(secured, secrets, document):
     assert_documented(document, "/v1/decisions", "post", decided)
     decision_id = decided.get_json()["decision_id"]
     for endpoint, (path, method) in documented_endpoints().items():
-        if endpoint == "decide":
+        if endpoint == "decide" or endpoint in WEBHOOK_SCHEMES:  # the webhooks: test_webhooks_answer_as_documented
             continue
         query = {"limit": 1} if endpoint == "logged_decisions" else {}  # a page with a `next` link
         response = getattr(client, method)(url(path, decision_id=decision_id), query_string=query,
@@ -377,3 +387,23 @@ def test_the_at_parameter_and_received_at_accept_the_same_instants():
     # One is code (server/openapi.py), the other data (schemas/decision-request.schema.json): kept equal here,
     # so GET /v1/customers/{id}?at= and POST /v1/decisions never disagree on what an instant is.
     assert schema("decision-request")["properties"]["received_at"]["pattern"] == POLICY_INSTANT
+
+
+def test_webhooks_answer_as_documented(policy_set, tmp_path):
+    from webhook_calls import JIRA_TOKEN, NOW, ZENDESK_SECRET, jira_headers, raw, zendesk_headers
+
+    log = open_log(None, tmp_path)
+    log.setup()
+    app = create_app({"POLICY_SET": policy_set, "DECISION_LOG": log, "TESTING": True, "WEBHOOK_CLOCK": lambda: NOW,
+                      "ZENDESK_WEBHOOK_SECRET": ZENDESK_SECRET, "JIRA_WEBHOOK_TOKEN": JIRA_TOKEN})
+    client, document = app.test_client(), served(app)
+    zendesk, jira = raw("zendesk-ticket-created.json"), raw("jira-issue-automation-format.json")
+    for path, response in [
+            ("/v1/webhooks/zendesk", client.post("/v1/webhooks/zendesk", data=zendesk, headers=zendesk_headers(zendesk))),
+            ("/v1/webhooks/zendesk", client.post("/v1/webhooks/zendesk", data=zendesk,
+                                                 headers={"Content-Type": "application/json"})),
+            ("/v1/webhooks/jira", client.post("/v1/webhooks/jira", data=jira, headers=jira_headers())),
+            ("/v1/webhooks/jira", client.post("/v1/webhooks/jira", data=jira, headers=jira_headers("wrong"))),
+            ("/v1/webhooks/jira", client.post("/v1/webhooks/jira", data=b'{"fields": {}}', headers=jira_headers()))]:
+        assert_documented(document, path, "post", response)
+    assert [r.status_code for r in (response,)] == [422]

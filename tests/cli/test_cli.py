@@ -183,6 +183,8 @@ BROKEN = {
     "deep-nesting": [Within(PLAN, "too_deep", char="[")],
     "deep-nesting-extreme": [Within(PLAN, "too_deep", char="[")],
     "no-default": [At(BILLING, "no_default", "ruleset:", "$")],
+    "integration-unknown-channel": [At("policies/integrations/zendesk.yaml", "unknown_value", "Fax",
+                                       "$.request.channel.map.Fax")],
     "several-mistakes": [
         At(CUSTOMER, "duplicate_contact", "email", "$.designated_contacts[2].email"),
         At(BILLING, "invalid_fact_value", "channel: fax", "$.rules[0].when.channel"),

@@ -67,7 +67,7 @@ def test_every_property_of_the_policy_schemas_is_described():
             for i, sub in enumerate(node):
                 walk(sub, f"{path}[{i}]")
 
-    for name in ("common", "plan", "customer", "ruleset", "suite", "decision-request"):
+    for name in ("common", "plan", "customer", "ruleset", "integration", "suite", "decision-request"):
         walk(schema(name), name)
     assert undocumented == []
 

@@ -76,7 +76,8 @@ def line_of(path: Path, needle: str, occurrence: int = 1) -> int:
 
 def copy_policy(tmp_path: Path, keep_tests: bool = True, premium: bool = True) -> tuple[Path, Path]:
     """Copies of the shipped policies/ and rules/ in tmp_path (without policies/tests unless asked; without
-    the premium plan, its customer and its rules when asked, leaving the central-standard contract alone)."""
+    the premium plan, its customer, its rules and the integrations that map to them when asked, leaving the
+    central-standard contract alone)."""
     policies, rules = tmp_path / "policies", tmp_path / "rules"
     shutil.copytree(shipped("policies"), policies)
     shutil.copytree(shipped("rules"), rules)
@@ -87,6 +88,7 @@ def copy_policy(tmp_path: Path, keep_tests: bool = True, premium: bool = True) -
             shutil.rmtree(folder)
         (policies / "customers" / "harbor-county.yaml").unlink()
         (policies / "tests" / "premium.yaml").unlink(missing_ok=True)
+        shutil.rmtree(policies / "integrations")  # the shipped mappings send the premium plan's words too
     return policies, rules
 
 
