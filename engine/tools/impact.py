@@ -86,12 +86,16 @@ def suite_requests(suites):
             yield {"case": case.id, "file": case.file, "line": case.line}, case.request, None
 
 
+def decide_again(policy_set, body, decision_id: str = "impact"):
+    """The decision for a request read by read_requests (a MaskedRequest with the status its record kept)."""
+    if isinstance(body, MaskedRequest):
+        return policy_set.decide(body.decidable(), decision_id, designated_contact=body.designated_contact)
+    return policy_set.decide(body, decision_id)
+
+
 def _outcome(policy_set, body):
     try:
-        if isinstance(body, MaskedRequest):
-            decision = policy_set.decide(body.decidable(), "impact", designated_contact=body.designated_contact)
-        else:
-            decision = policy_set.decide(body, decision_id="impact")
+        decision = decide_again(policy_set, body)
     except EngineError as error:
         return {"refused": f"{error.status} {error.title}"}, {}
     rules = {}

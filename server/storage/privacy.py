@@ -188,14 +188,18 @@ def _generate(path: Path) -> None:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as f:
             f.write(secrets.token_hex(32) + "\n")
-        os.link(temporary, path)
-    except FileExistsError:
-        pass
+        try:
+            os.link(temporary, path)
+        except FileExistsError:  # another server's, made meanwhile
+            pass
     except OSError as exc:
-        raise LogKeyError(f"cannot create the decision log key {path}: {exc}; give one with --log-key-file") \
-            from None
+        raise LogKeyError(f"cannot create the decision log key {path}: {exc.strerror or exc}; give one with "
+                          "--log-key-file") from None
     finally:
-        temporary.unlink(missing_ok=True)
+        try:
+            temporary.unlink()
+        except OSError:  # never made, or its folder is not one
+            pass
 
 
 @dataclass(frozen=True)
