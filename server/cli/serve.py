@@ -25,8 +25,8 @@ from supportpolicy.server.cli.common import (
 from supportpolicy.server.cli.privacy import (
     describe,
     export_key,
-    key_file_option,
     keep_option,
+    key_file_option,
     log_privacy,
     personal_data_option,
     unchecked_note,
