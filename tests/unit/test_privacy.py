@@ -224,3 +224,21 @@ def test_a_caller_cannot_claim_designated_status_through_the_api_request(policy_
     assert policy_set.decide(body).as_json()["designated_contact"] is False
     ((_, replayed, _),) = list(read_requests(io.BytesIO(json.dumps(body).encode())))
     assert replayed == body and decide_again(policy_set, replayed).as_json()["designated_contact"] is False
+
+
+# ---- what serve says it keeps -----------------------------------------------------------------
+
+def test_the_banner_says_what_is_kept_and_warns_when_servers_sharing_a_log_may_hash_apart(tmp_path, monkeypatch):
+    from supportpolicy.server.cli.privacy import describe
+
+    monkeypatch.delenv(KEY_VARIABLE, raising=False)
+    own = read_key(data_dir=tmp_path, create=True)
+    privacy = LogPrivacy.of(["/summary"], own)
+    (line,) = describe(privacy, shared=False, data_dir=tmp_path)
+    assert f"e-mail as HMAC-SHA256 (key {own.key_id} from {tmp_path / KEY_FILE}); kept whole: /summary" in line
+    line, warning = describe(privacy, shared=True, data_dir=tmp_path)
+    assert "warning" in warning and "--log-key-file" in warning and KEY_VARIABLE in warning
+    assert len(describe(LogPrivacy.of(key=KEY), shared=True, data_dir=tmp_path)) == 1  # a key given: shared
+    assert "personal data included" in describe(KEEP_ALL, shared=True, data_dir=tmp_path)[0]
+    assert describe(LogPrivacy.of(["/requester/email"]), shared=True, data_dir=tmp_path) == \
+        ["supportpolicy: the decision log masks personal data; kept whole: /requester/email"]
