@@ -15,6 +15,25 @@ def _component(name: str) -> dict:
     return document
 
 
+def masked_request() -> dict:
+    """A decision request as the decision log keeps it by default: the e-mail as a keyed hash, beside the
+    requester's designated-contact status, and no summary."""
+    document = _component("decision-request")
+    document["title"] = "Masked decision request"
+    document["description"] = ("A decision request as the decision log keeps it when it masks personal data: the "
+                               "requester's e-mail only as a keyed hash, with whether the requester was a "
+                               "designated contact; by default no summary and no other requester field.")
+    document["properties"] = dict(document["properties"], requester={
+        "type": "object", "required": ["email_hmac", "designated_contact"],
+        "properties": {
+            "email_hmac": {"type": "string", "pattern": "^[0-9a-f]{64}$",
+                           "description": "HMAC-SHA256 (hex) of the e-mail as compared (A-Z as a-z), with the "
+                                          "server's key."},
+            "designated_contact": {"type": "boolean", "description": "Whether the requester was a designated "
+                                                                     "contact of the customer then."}}})
+    return document
+
+
 def components() -> dict:
     text, nullable_text = {"type": "string"}, {"type": ["string", "null"]}
     policy_file = {
@@ -33,6 +52,18 @@ def components() -> dict:
         "type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
         "properties": {"immediately": {"const": True}, "business_hours": {"type": "number"},
                        "calendar_hours": {"type": "number"}}}
+    masked_field = {
+        "type": "object", "required": ["field", "method"],
+        "properties": {"field": {"type": "string", "description": "A JSON Pointer into the request as received."},
+                       "method": {"enum": ["hmac-sha256", "removed"]},
+                       "kept_as": {"type": "string", "description": "Where the hash is (hmac-sha256)."},
+                       "key_id": {"type": "string", "description": "The key that hashed it (hmac-sha256)."}}}
+    log_privacy = {
+        "type": "object", "required": ["personal_data", "keep", "key_id"],
+        "properties": {"personal_data": {"enum": ["masked", "kept"]},
+                       "keep": {"type": "array", "items": text, "description": "Personal fields kept whole."},
+                       "key_id": {"type": ["string", "null"],
+                                  "description": "The key that hashes e-mails; null when they are kept."}}}
     money = {"type": "object", "required": ["amount", "currency"],
              "properties": {"amount": {"type": "string", "pattern": "^[0-9]+\\.[0-9]{2,4}$"},
                             "currency": {"type": "string", "pattern": "^[A-Z]{3}$"}}}
@@ -44,12 +75,19 @@ def components() -> dict:
         "LogRecord": {
             "type": "object",
             "required": ["decision_id", "decided_at", "customer", "received_at", "policy_digest", "request",
-                         "decision"],
+                         "decision", "privacy"],
             "properties": {
                 "decision_id": text,
                 "decided_at": {"type": "string", "format": "date-time", "description": "When it was decided, UTC."},
                 "customer": text, "received_at": text, "policy_digest": text,
-                "request": ref("DecisionRequest"), "decision": ref("Decision")}},
+                "request": {"description": "The request as the log kept it: as received, or masked as `privacy` "
+                                           "says.", "anyOf": [ref("DecisionRequest"), ref("MaskedRequest")]},
+                "decision": ref("Decision"),
+                "privacy": {"type": "object", "required": ["masked"], "properties": {"masked": {
+                    "description": "Each field of the request as received that the record does not keep so "
+                                   "(empty: kept as received).",
+                    "type": "array", "items": masked_field}}}}},
+        "MaskedRequest": masked_request(),
         "PolicySet": {
             "type": "object", "required": ["digest", "loaded_at", "files"],
             "properties": {
@@ -68,8 +106,8 @@ def components() -> dict:
                 "folders": {"type": "array", "items": text},
                 "pid": {"type": "integer", "description": "The worker process that answered."},
                 "decision_log": {"description": "null when the server keeps no decision log.", "oneOf": [
-                    {"type": "null"}, {"type": "object", "required": ["store", "where"],
-                                       "properties": {"store": text, "where": text}}]}}},
+                    {"type": "null"}, {"type": "object", "required": ["store", "where", "privacy"],
+                                       "properties": {"store": text, "where": text, "privacy": log_privacy}}]}}},
         "CustomerList": {
             "type": "object", "required": ["customers"], "additionalProperties": False,
             "properties": {"customers": {"type": "array", "items": {

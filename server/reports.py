@@ -211,6 +211,9 @@ def _place(where: dict) -> str:
 
 def impact_text(impact, examples: int = 3) -> str:
     lines = [f"{impact.changed} of {_count(impact.total, 'request')} would be decided differently"]
+    if impact.masked:
+        lines.append(f"  ({impact.masked} from log records whose e-mail is masked: decided with the "
+                     "designated-contact status the log recorded)")
     for where, message in impact.unreadable:
         lines.append(f"  {_place(where)}: skipped, {message}")
     if impact.fields:

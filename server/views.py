@@ -112,7 +112,8 @@ class Views:
     def status(self):
         report = self.live.status()
         log = self.log
-        report["decision_log"] = None if log is None else {"store": type(log).__name__, "where": log.where}
+        report["decision_log"] = None if log is None else {"store": type(log).__name__, "where": log.where,
+                                                            "privacy": log.privacy.describe()}
         return report
 
     def reload(self):

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import pytest
 
 from supportpolicy.server.storage.decisionlog import COLUMNS, open_log
+from supportpolicy.server.storage.privacy import KEEP_ALL, LogPrivacy
 
 POSTGRES_VARIABLE = "SUPPORTPOLICY_TEST_POSTGRES"
 
@@ -98,8 +99,8 @@ class Store:
     schema: str | None = None
     opened: list = field(default_factory=list)
 
-    def open(self, retain_days: int | None = None):
-        log = open_log(self.url, self.data_dir, retain_days)
+    def open(self, retain_days: int | None = None, privacy: LogPrivacy = KEEP_ALL):
+        log = open_log(self.url, self.data_dir, retain_days, privacy)
         self.opened.append(log)
         return log
 

@@ -78,6 +78,15 @@ def make_request(received_at: str, channel: str = "email", category: str = "usag
     return body
 
 
+def as_logged(request: dict, decision: dict, data_dir: Path) -> dict:
+    """A request as `serve`'s decision log keeps it by default: its personal data masked, the e-mail hashed
+    with the key serve made in ``data_dir``."""
+    from supportpolicy.server.storage.privacy import KEY_FILE, LogPrivacy, read_key
+
+    key = read_key(Path(data_dir) / KEY_FILE)
+    return LogPrivacy.of(key=key).kept(request, decision["designated_contact"])[0]
+
+
 def command() -> tuple[list[str], dict]:
     """The supportpolicy command of the environment running the tests, and the environment to run it in.
 

@@ -44,7 +44,10 @@ class Facts:
         return facts
 
 
-def derive(request: DecisionRequest, customer: Customer, terms: Terms) -> Facts:
+def derive(request: DecisionRequest, customer: Customer, terms: Terms,
+           designated_contact: bool | None = None) -> Facts:
+    """The facts of one request. ``designated_contact``, when given, is the requester's status as a decision
+    log recorded it (its e-mail kept only as a keyed hash), in place of comparing the e-mail."""
     errors = []
     if request.channel not in terms.channels:
         errors.append(FieldError("/channel", f"is not a channel of {customer.file.id}'s contract; "
@@ -65,7 +68,8 @@ def derive(request: DecisionRequest, customer: Customer, terms: Terms) -> Facts:
                  if name != SUPPORT_SCHEDULE}
     except OutsideHolidayCalendar as error:
         raise error.naming("/received_at") from None
-    designated = comparable_email(request.requester_email) in customer.designated_contacts
+    designated = (comparable_email(request.requester_email) in customer.designated_contacts
+                  if designated_contact is None else designated_contact)
     day = DAYS[local_time.weekday()]
     return Facts(
         received_at=request.received_at,

@@ -75,11 +75,14 @@ class PolicySet:
         self.digest = digest(checked.files)
         self.loaded_at = datetime.now(timezone.utc)
 
-    def decide(self, body, decision_id: str | None = None) -> Decision:
-        """Decide one request (a decoded JSON body) with the versions in effect at its received_at."""
-        return self.evaluate(body, decision_id).decision
+    def decide(self, body, decision_id: str | None = None, designated_contact: bool | None = None) -> Decision:
+        """Decide one request (a decoded JSON body) with the versions in effect at its received_at.
 
-    def evaluate(self, body, decision_id: str | None = None) -> Evaluation:
+        ``designated_contact`` is for replaying a logged request whose e-mail the log masked: the status it
+        recorded, in place of the e-mail's (never anything a caller of the API can give)."""
+        return self.evaluate(body, decision_id, designated_contact).decision
+
+    def evaluate(self, body, decision_id: str | None = None, designated_contact: bool | None = None) -> Evaluation:
         """Decide one request, keeping every step's result (for explanations and policy tests)."""
         request = parse_request(body)
         try:
@@ -88,7 +91,7 @@ class PolicySet:
             raise error.naming("/customer") from None
         except NoPolicyInEffect as error:
             raise error.naming("/received_at") from None
-        facts = derive(request, contract.customer, contract.terms)
+        facts = derive(request, contract.customer, contract.terms, designated_contact)
         bundle = self._bundle(facts, contract.plan.file.id)
         fired = bundle.compiled.fired(facts.for_rules())
         choice = bundle.choice(fired)

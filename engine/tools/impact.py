@@ -5,7 +5,9 @@ record holding one under "request"; or, without traffic to replay, the
 requests of the policy test suites. Decisions are compared field by field
 (decision_id and policy excepted), and by the rule that decided each rule set.
 Each request carries where it came from (``{"line": n}`` in a file, or the
-suite case's file, line and id), for the examples and the skipped lines.
+suite case's file, line and id), for the examples and the skipped lines. A
+record whose e-mail the log masked is decided with the designated-contact
+status it recorded (``masked``).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import orjson
 
 from supportpolicy.engine.decide.request import decode_json
 from supportpolicy.engine.errors import EngineError, MalformedRequest
+from supportpolicy.engine.tools.masked import MaskedRequest, replayable
 
 IGNORED = ("decision_id", "policy", "trace")
 
@@ -35,6 +38,7 @@ class Group:
 class Impact:
     total: int = 0
     changed: int = 0
+    masked: int = 0  # of total: records whose e-mail was masked, decided with the status they recorded
     unreadable: list = field(default_factory=list)  # (where, message)
     fields: dict = field(default_factory=dict)  # (field, before, after), values as JSON text -> Group
     rules: dict = field(default_factory=dict)  # (ruleset, before, after) -> Group
@@ -43,14 +47,16 @@ class Impact:
         def groups(table, names, decode):
             return [dict(zip(names, (key[0], decode(key[1]), decode(key[2]))), count=g.count, examples=g.examples)
                     for key, g in sorted(table.items(), key=lambda kv: (-kv[1].count, kv[0]))]
-        return {"requests": self.total, "changed": self.changed,
+        return {"requests": self.total, "changed": self.changed, "masked": self.masked,
                 "unreadable": [dict(where, error=m) for where, m in self.unreadable],
                 "fields": groups(self.fields, ("field", "before", "after"), orjson.loads),
                 "rules": groups(self.rules, ("ruleset", "before", "after"), lambda rule: rule)}
 
 
 def read_requests(path_or_stream):
-    """(where, body, None) for each non-blank JSON line; one that is not a request gives (where, None, why)."""
+    """(where, body, None) for each non-blank JSON line; one that is not a request gives (where, None, why).
+
+    A decision log record gives its request, or a MaskedRequest when the log masked its e-mail."""
     stream = open(path_or_stream, "rb") if isinstance(path_or_stream, (str, Path)) else path_or_stream
     with stream:
         for number, line in enumerate(stream, 1):
@@ -63,8 +69,11 @@ def read_requests(path_or_stream):
                 yield where, None, f"not JSON: {exc.detail}"
                 continue
             if isinstance(body, dict) and "request" in body and "decision" in body:
-                body = body["request"]  # a decision log record (supportpolicy log export)
-            if not isinstance(body, dict):
+                body, problem = replayable(body)  # a decision log record (supportpolicy log export)
+                if problem:
+                    yield where, None, problem
+                    continue
+            if not isinstance(body, (dict, MaskedRequest)):
                 yield where, None, f"not a request: a JSON {type(body).__name__}, not an object"
                 continue
             yield where, body, None
@@ -77,9 +86,16 @@ def suite_requests(suites):
             yield {"case": case.id, "file": case.file, "line": case.line}, case.request, None
 
 
+def decide_again(policy_set, body, decision_id: str = "impact"):
+    """The decision for a request read by read_requests (a MaskedRequest with the status its record kept)."""
+    if isinstance(body, MaskedRequest):
+        return policy_set.decide(body.decidable(), decision_id, designated_contact=body.designated_contact)
+    return policy_set.decide(body, decision_id)
+
+
 def _outcome(policy_set, body):
     try:
-        decision = policy_set.decide(body, decision_id="impact")
+        decision = decide_again(policy_set, body)
     except EngineError as error:
         return {"refused": f"{error.status} {error.title}"}, {}
     rules = {}
@@ -103,6 +119,7 @@ def compare(base, current, requests, examples: int = 3, progress=None) -> Impact
             impact.unreadable.append((where, problem))
             continue
         impact.total += 1
+        impact.masked += isinstance(body, MaskedRequest)
         (before, rules_before), (after, rules_after) = _outcome(base, body), _outcome(current, body)
         changed = False
         for name in sorted(set(before) | set(after)):
@@ -124,7 +141,7 @@ def _add(table: dict, key: tuple, where: dict, body, examples: int) -> None:
     group = table.setdefault(key, Group())
     group.count += 1
     if len(group.examples) < examples:
-        group.examples.append(dict(where, request=body))
+        group.examples.append(dict(where, request=body.kept if isinstance(body, MaskedRequest) else body))
 
 
 class GitError(EngineError):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -21,8 +22,18 @@ from supportpolicy.server.cli.common import (
     roots_for,
     rules_option,
 )
+from supportpolicy.server.cli.privacy import (
+    describe,
+    export_key,
+    keep_option,
+    key_file_option,
+    log_privacy,
+    personal_data_option,
+    unchecked_note,
+)
 from supportpolicy.server.live import LivePolicy
-from supportpolicy.server.storage.decisionlog import MAX_PAGE, open_log
+from supportpolicy.server.storage.decisionlog import MAX_PAGE, PostgresLog, open_log
+from supportpolicy.server.storage.privacy import KEEP_ALL, AddressCheck
 
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
                                envvar="SUPPORTPOLICY_DATA_DIR",
@@ -31,9 +42,9 @@ decision_log_option = click.option("--decision-log", metavar="postgresql://...",
                                    help="Log decisions to this PostgreSQL database instead of SQLite.")
 
 
-def _open_log(decision_log, data_dir, retain_days=None):
+def _open_log(decision_log, data_dir, retain_days=None, privacy=KEEP_ALL):
     try:
-        return open_log(decision_log, data_dir, retain_days)
+        return open_log(decision_log, data_dir, retain_days, privacy)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--decision-log") from None
 
@@ -50,6 +61,9 @@ def _open_log(decision_log, data_dir, retain_days=None):
 @click.option("--retain-days", type=click.IntRange(1, 36500), metavar="N",
               help="Delete logged decisions older than N days [default: keep them all].")
 @click.option("--no-decision-log", is_flag=True, help="Keep no decision log (for measuring what it costs).")
+@personal_data_option
+@keep_option
+@key_file_option
 @click.option("--no-watch", is_flag=True, help="Do not follow changes to the policy folders (SIGHUP still reloads).")
 @click.option("--tokens", "tokens_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               envvar="SUPPORTPOLICY_TOKENS_FILE",
@@ -58,8 +72,8 @@ def _open_log(decision_log, data_dir, retain_days=None):
               help="Serve without tokens on an address other than loopback (anyone who reaches it may call it).")
 @policies_option
 @rules_option
-def serve(host, port, workers, threads, data_dir, decision_log, retain_days, no_decision_log, no_watch, tokens_file,
-          insecure_no_auth, policies, rules):
+def serve(host, port, workers, threads, data_dir, decision_log, retain_days, no_decision_log, log_personal_data, keep,
+          key_file, no_watch, tokens_file, insecure_no_auth, policies, rules):
     """Serve the decision API with gunicorn.
 
     The policy folders are followed: a valid change is put in force in every
@@ -73,10 +87,12 @@ def serve(host, port, workers, threads, data_dir, decision_log, retain_days, no_
     roots = roots_for(policies, rules)
     policy_set = load_policy(policies, rules, roots)
     live = LivePolicy(roots, label_for(policies, rules), policy_set)
-    log = None if no_decision_log else _open_log(decision_log, data_dir, retain_days)
+    log = None
+    if not no_decision_log:
+        log = _open_log(decision_log, data_dir, retain_days, log_privacy(log_personal_data, keep, key_file, data_dir))
     pruned = _prepare(log)
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    _banner(policy_set, log, retain_days, pruned, tokens, host)
+    _banner(policy_set, log, retain_days, pruned, tokens, host, data_dir)
     click.echo(f"supportpolicy: webhooks: {webhooks.describe()}", err=True)
     click.echo(f"supportpolicy: listening on http://{bind} with {workers} worker(s) of {threads} threads; "
                f"the policy explorer is at http://{bind}/", err=True)
@@ -119,7 +135,7 @@ def _prepare(log) -> int:
     return pruned
 
 
-def _banner(policy_set, log, retain_days, pruned: int, tokens, host: str) -> None:
+def _banner(policy_set, log, retain_days, pruned: int, tokens, host: str, data_dir) -> None:
     """What the server is about to serve: the policy set, the decision log, authentication."""
     click.echo(f"supportpolicy: policy set {policy_set.digest} ({len(policy_set.files)} files)", err=True)
     for f in policy_set.describe():
@@ -129,6 +145,8 @@ def _banner(policy_set, log, retain_days, pruned: int, tokens, host: str) -> Non
     else:
         kept = f", keeping {retain_days} days ({pruned} older removed)" if retain_days else ""
         click.echo(f"supportpolicy: decision log {type(log).__name__} at {log.where}{kept}", err=True)
+        for line in describe(log.privacy, isinstance(log, PostgresLog), data_dir):
+            click.echo(line, err=True)
     if tokens is None:
         click.echo("supportpolicy: authentication off" + (" (loopback only)" if is_loopback(host) else
                                                           " (--insecure-no-auth)"), err=True)
@@ -176,20 +194,37 @@ def log_group():
 @click.option("--until", type=Instant(),
               help="Decisions made before this date (UTC) or RFC 3339 time.")
 @click.option("--customer", help="Only this customer's decisions.")
+@click.option("--requester-email", metavar="ADDRESS",
+              help="Only the decisions this address asked for (compared as the engine compares e-mails), also "
+                   "where the log kept the e-mail only as a keyed hash: hashed with the log's key to match.")
 @data_dir_option
 @decision_log_option
-def log_export(since, until, customer, data_dir, decision_log):
-    """Write logged decisions as JSON lines, oldest first (`impact --requests` reads them)."""
+@key_file_option
+def log_export(since, until, customer, requester_email, data_dir, decision_log, key_file):
+    """Write logged decisions as JSON lines, oldest first (`impact --requests` reads them).
+
+    Each record's privacy.masked names the fields of its request that the log did not keep as received.
+    """
     log = _open_log(decision_log, data_dir)
+    key = export_key(key_file, data_dir) if requester_email is not None else None
+    check = AddressCheck(requester_email, key) if requester_email is not None else None
+    unchecked = Counter()  # key_id of the records the key cannot check -> how many
     after = None
     try:
         while True:
             page = log.find(customer, since, until, after, MAX_PAGE)
             for record in page:
-                click.echo(orjson.dumps(record.as_json()).decode())
+                found = check.matches(record.request, record.masked) if check else True
+                if found is None:
+                    unchecked.update(m.key_id for m in record.masked if m.key_id)
+                if found:
+                    click.echo(orjson.dumps(record.as_json()).decode())
             if len(page) < MAX_PAGE:
                 break
             after = page[-1].decision_id
     except EngineError as error:
         raise Failed(EXIT_FAILED, f"supportpolicy: {error.detail}") from None
+    note = unchecked_note(unchecked, key)
+    if note:
+        click.echo(note, err=True)
     return EXIT_OK

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from supportpolicy.server.storage.log import COLUMNS, MAX_PAGE, DecisionLog, DecisionLogUnavailable, LogRecord, utc_text
 from supportpolicy.server.storage.postgres import PostgresLog, shown
+from supportpolicy.server.storage.privacy import KEEP_ALL, LogPrivacy
 from supportpolicy.server.storage.sqlite import SQLiteLog
 
 __all__ = ["COLUMNS", "MAX_PAGE", "DecisionLog", "DecisionLogUnavailable", "LogRecord", "PostgresLog", "SQLiteLog",
@@ -24,12 +25,16 @@ def default_data_dir() -> Path:
     return Path(base) / "supportpolicy"
 
 
-def open_log(target: str | None = None, data_dir: Path | None = None, retain_days: int | None = None) -> DecisionLog:
-    """``target``: a postgresql:// URL, or None for SQLite in ``data_dir`` (default: the user's data folder)."""
+def open_log(target: str | None = None, data_dir: Path | None = None, retain_days: int | None = None,
+             privacy: LogPrivacy = KEEP_ALL) -> DecisionLog:
+    """``target``: a postgresql:// URL, or None for SQLite in ``data_dir`` (default: the user's data folder).
+
+    ``privacy``: what records keep of personal data (by default, as a library, everything; `serve` masks it
+    unless told otherwise)."""
     if target and target.startswith(("postgresql://", "postgres://")):
-        return PostgresLog(target, retain_days)
+        return PostgresLog(target, retain_days, privacy)
     if target:
         # Not repeated as given: a key=value connection string may hold a password.
         raise ValueError(f"not a postgresql:// URL: {shown(target)}; give one, or leave it out for SQLite in the "
                          "data folder")
-    return SQLiteLog((data_dir or default_data_dir()) / "decisions.sqlite3", retain_days)
+    return SQLiteLog((data_dir or default_data_dir()) / "decisions.sqlite3", retain_days, privacy)

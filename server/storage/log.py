@@ -8,6 +8,10 @@ and servers, so the log has one order: its commit order. ``seq`` numbers
 records in that order, and ``decided_at`` never goes back along it, so a
 follower reading "after the last decision I saw" (or "since its time") never
 misses one that commits later.
+
+What a record keeps of a request's personal data is the log's ``privacy``
+(server.storage.privacy): each record is masked as it is written, and names
+the fields it masked.
 """
 from __future__ import annotations
 
@@ -23,9 +27,10 @@ import orjson
 from supportpolicy.engine.decide.decision import Decision
 from supportpolicy.engine.errors import EngineError, FieldError, InvalidRequest
 from supportpolicy.server.storage.groupcommit import GroupCommit
+from supportpolicy.server.storage.privacy import KEEP_ALL, LogPrivacy, Masked
 
 # The columns a record writes; seq is given by the store, in commit order.
-COLUMNS = "decision_id, decided_at, customer, ticket_id, received_at, policy_digest, request, decision"
+COLUMNS = "decision_id, decided_at, customer, ticket_id, received_at, policy_digest, request, decision, privacy"
 INDEXES = ("CREATE INDEX IF NOT EXISTS decision_log_by_time ON decisions (decided_at)",
            "CREATE INDEX IF NOT EXISTS decision_log_by_customer ON decisions (customer, seq)",
            "CREATE INDEX IF NOT EXISTS decision_log_by_ticket ON decisions (ticket_id, seq) "
@@ -45,8 +50,9 @@ CREATE TABLE IF NOT EXISTS decisions (
     ticket_id     TEXT,               -- the caller's own id, when it gave one
     received_at   TEXT NOT NULL,      -- as the request gave it
     policy_digest TEXT NOT NULL,
-    request       TEXT NOT NULL,      -- JSON, as received
-    decision      TEXT NOT NULL       -- JSON, as answered
+    request       TEXT NOT NULL,      -- JSON, as received, less what privacy names
+    decision      TEXT NOT NULL,      -- JSON, as answered
+    privacy       TEXT                -- JSON: the request's fields masked; NULL when it is kept as received
 )"""
 
 
@@ -73,6 +79,7 @@ class LogRecord:
     policy_digest: str
     request: dict
     decision: dict
+    masked: tuple = ()  # privacy.Masked: the fields of the request as received that it does not keep so
 
     @classmethod
     def of(cls, request: dict, decision: Decision, document: dict | None = None) -> "LogRecord":
@@ -86,20 +93,30 @@ class LogRecord:
         ticket = self.decision.get("ticket_id")
         return ticket if isinstance(ticket, str) else None
 
+    def kept(self, privacy: LogPrivacy) -> "LogRecord":
+        """The record as a log keeping ``privacy`` writes it (its request masked, once)."""
+        if self.masked or privacy.everything:
+            return self
+        request, masked = privacy.kept(self.request, self.decision.get("designated_contact") is True)
+        return replace(self, request=request, masked=masked)
+
     def row(self) -> tuple:
+        masked = orjson.dumps([m.as_json() for m in self.masked]).decode() if self.masked else None
         return (self.decision_id, self.decided_at, self.customer, self.ticket_id, self.received_at,
-                self.policy_digest, orjson.dumps(self.request).decode(), orjson.dumps(self.decision).decode())
+                self.policy_digest, orjson.dumps(self.request).decode(), orjson.dumps(self.decision).decode(),
+                masked)
 
     @classmethod
     def from_row(cls, row) -> "LogRecord":
-        decision_id, decided_at, customer, _ticket, received_at, digest, request, decision = row
+        decision_id, decided_at, customer, _ticket, received_at, digest, request, decision, masked = row
         return cls(decision_id, decided_at, customer, received_at, digest, orjson.loads(request),
-                   orjson.loads(decision))
+                   orjson.loads(decision), tuple(Masked.from_json(m) for m in orjson.loads(masked or "[]")))
 
     def as_json(self) -> dict:
         return {"decision_id": self.decision_id, "decided_at": self.decided_at, "customer": self.customer,
                 "received_at": self.received_at, "policy_digest": self.policy_digest,
-                "request": self.request, "decision": self.decision}
+                "request": self.request, "decision": self.decision,
+                "privacy": {"masked": [m.as_json() for m in self.masked]}}
 
 
 class DecisionLog:
@@ -107,8 +124,9 @@ class DecisionLog:
 
     placeholder = "?"
 
-    def __init__(self, retain_days: int | None = None):
+    def __init__(self, retain_days: int | None = None, privacy: LogPrivacy = KEEP_ALL):
         self.retain_days = retain_days
+        self.privacy = privacy  # what records keep of a request's personal data
         self._lock = threading.Lock()  # one connection per process, used by one thread at a time
         self._connection = None
         self._pid = None
@@ -161,7 +179,7 @@ class DecisionLog:
 
     def write_many(self, records: list[LogRecord]) -> None:
         """Store these decisions in one transaction, all or none; committed when this returns."""
-        self._commits.submit(records)
+        self._commits.submit([record.kept(self.privacy) for record in records])
         if self.retain_days is not None and time.monotonic() >= self._next_prune:
             self.prune()
 
@@ -178,7 +196,7 @@ class DecisionLog:
                         record = replace(record, decided_at=last)
                     last = record.decided_at
                     rows.append(record.row())
-                marks = ", ".join([self.placeholder] * 8)
+                marks = ", ".join([self.placeholder] * len(COLUMNS.split(",")))
                 transaction.insert(f"INSERT INTO decisions ({COLUMNS}) VALUES ({marks})", rows)
 
     def _transaction(self):

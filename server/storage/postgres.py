@@ -5,7 +5,8 @@ import re
 from contextlib import contextmanager
 
 from supportpolicy.server.storage.log import INDEXES, DecisionLog, table
-from supportpolicy.server.storage.migrate import v1_to_v2
+from supportpolicy.server.storage.migrate import upgrade
+from supportpolicy.server.storage.privacy import KEEP_ALL, LogPrivacy
 
 # Advisory lock keys: one while servers starting together create or upgrade the table, one that every
 # commit holds from its start until it commits, so commits (and seq) follow one order across the fleet.
@@ -62,8 +63,8 @@ def shown(conninfo: str) -> str:
 class PostgresLog(DecisionLog):
     placeholder = "%s"
 
-    def __init__(self, url: str, retain_days: int | None = None):
-        super().__init__(retain_days)
+    def __init__(self, url: str, retain_days: int | None = None, privacy: LogPrivacy = KEEP_ALL):
+        super().__init__(retain_days, privacy)
         _parsed(url)  # a URL libpq cannot read is refused now, saying why, rather than at the first decision
         self.url = url
         self.where = shown(url)  # without any password
@@ -78,9 +79,8 @@ class PostgresLog(DecisionLog):
                 columns = {row[0] for row in connection.execute(
                     "SELECT column_name FROM information_schema.columns WHERE table_name = 'decisions' "
                     "AND table_schema = current_schema()")}
-                if columns and "seq" not in columns:
-                    v1_to_v2(connection.execute, "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
-                             "(decision::json ->> 'ticket_id')")
+                upgrade(connection.execute, columns, "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+                        "(decision::json ->> 'ticket_id')")
                 connection.execute(table("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"))
                 for index in INDEXES:
                     connection.execute(index)

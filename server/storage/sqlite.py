@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from supportpolicy.server.storage.log import INDEXES, DecisionLog, table
-from supportpolicy.server.storage.migrate import v1_to_v2
+from supportpolicy.server.storage.migrate import upgrade
+from supportpolicy.server.storage.privacy import KEEP_ALL, LogPrivacy
 
 
 class _Transaction:
@@ -40,8 +41,8 @@ class SQLiteLog(DecisionLog):
     WAL_LIMIT = 32 * 1024 * 1024  # bytes of WAL at which writers pause for it to start over
     FRAMES_LEFT = 256  # pages written since the last pass, few enough to copy while writers wait
 
-    def __init__(self, path: Path, retain_days: int | None = None):
-        super().__init__(retain_days)
+    def __init__(self, path: Path, retain_days: int | None = None, privacy: LogPrivacy = KEEP_ALL):
+        super().__init__(retain_days, privacy)
         self.path = Path(path)
         self.where = str(self.path)
         self._turns = None  # the writers' lock file, opened once per process
@@ -176,8 +177,8 @@ def _setup_sqlite(connection) -> None:
     columns = [row[1] for row in connection.execute("PRAGMA table_info(decisions)")]
     connection.execute("BEGIN IMMEDIATE")
     try:
-        if columns and "seq" not in columns:
-            v1_to_v2(connection.execute, "INTEGER PRIMARY KEY AUTOINCREMENT", "json_extract(decision, '$.ticket_id')")
+        upgrade(connection.execute, columns, "INTEGER PRIMARY KEY AUTOINCREMENT",
+                "json_extract(decision, '$.ticket_id')")
         connection.execute(table("INTEGER PRIMARY KEY AUTOINCREMENT"))
         for index in INDEXES:
             connection.execute(index)

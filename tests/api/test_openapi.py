@@ -37,6 +37,7 @@ from supportpolicy.server.openapi import (
 )
 from supportpolicy.server.problems import PROBLEM_TYPES
 from supportpolicy.server.storage.decisionlog import DecisionLogUnavailable, open_log
+from supportpolicy.server.storage.privacy import LogPrivacy, read_key
 
 from support import DESIGNATED, make_request
 
@@ -75,8 +76,9 @@ def secrets(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def secured(policy_set, secrets, tmp_path_factory):
-    """A server with tokens and a decision log, as `supportpolicy serve --tokens` runs it."""
-    log = open_log(None, tmp_path_factory.mktemp("log"))
+    """A server with tokens and a decision log masking personal data, as `supportpolicy serve --tokens` runs it."""
+    folder = tmp_path_factory.mktemp("log")
+    log = open_log(None, folder, privacy=LogPrivacy.of(key=read_key(data_dir=folder, create=True)))
     log.setup()
     return create_app({"POLICY_SET": policy_set, "TOKENS": load_tokens(secrets["file"]), "DECISION_LOG": log,
                        "TESTING": True})

@@ -171,8 +171,8 @@ def test_a_version_1_log_is_upgraded_in_place(tmp_path, policy_set):
         connection.execute(V1_TABLE)
         connection.execute("CREATE INDEX decisions_by_time ON decisions (decided_at)")
         for r in sorted(old, key=lambda r: r.decision_id, reverse=True):
-            row = r.row()
-            connection.execute("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?)", row[:3] + row[4:])
+            row = r.row()  # version 1 had neither ticket_id nor privacy
+            connection.execute("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?)", row[:3] + row[4:8])
     log = open_log(None, tmp_path)
     assert [r.decision_id for r in log.find()] == sorted(r.decision_id for r in old)  # version 1's order
     new = _record(policy_set)

@@ -32,7 +32,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from support import DESIGNATED, Server, make_request, run_cli
+from support import DESIGNATED, Server, as_logged, make_request, run_cli
 
 WORKERS = 2
 GRACEFUL_TIMEOUT = 20  # seconds: the graceful_timeout server/gunicorn.py gives gunicorn
@@ -296,7 +296,7 @@ def test_the_drained_decisions_are_in_the_decision_log_after_exit(shutdown, tmp_
         record = logged.get(decision["decision_id"])
         assert record is not None, f"acknowledged decision {decision['decision_id']} is not in the log " \
                                    f"({len(logged)} logged)"
-        assert record["decision"] == decision and record["request"] == request.body
+        assert record["decision"] == decision and record["request"] == as_logged(request.body, decision, shutdown.data)
 
 
 def test_the_server_exits_0_promptly_and_leaves_no_worker(shutdown):
