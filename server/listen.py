@@ -51,7 +51,7 @@ def holder(port: int) -> str:
         if connection.pid is None:
             continue
         try:
-            command = " ".join(psutil.Process(connection.pid).cmdline()) or "?"
+            command = " ".join(" ".join(psutil.Process(connection.pid).cmdline()).split()) or "?"
         except psutil.Error:
             command = "?"
         return f" by pid {connection.pid} ({command[:200]})"
