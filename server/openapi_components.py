@@ -88,7 +88,7 @@ def components() -> dict:
                                 "pinned": {"type": "boolean",
                                            "description": "Whether `version` is a pinned plan version."},
                                 "current_version": {"type": ["string", "null"], "description": (
-                                    "The plan's version in effect now (null before the first takes effect).")}}}}}}}}}}},
+                                    "The plan's version in effect now (null before the first).")}}}}}}}}}}},
         "CustomerTerms": {
             "type": "object",
             "required": ["customer", "name", "at", "contract", "plan", "designated_contacts", "terms"],
