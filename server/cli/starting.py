@@ -26,8 +26,6 @@ def init(directory, force):
     DIR/.pre-commit-config.yaml, DIR/.github/workflows/policy.yml, DIR/README.md
     Refuses a DIR that is not empty, unless --force.
     """
-    if directory.exists() and not directory.is_dir():
-        raise Failed(EXIT_FAILED, f"supportpolicy: {directory} is a file, not a folder")
     present = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
     if present and not force:
         shown = ", ".join(present[:5]) + (", ..." if len(present) > 5 else "")
@@ -61,8 +59,6 @@ def schemas_export(directory):
     an editor at its schema: the path is relative to the file (from
     policies/customers/, ../../schemas/customer.schema.json).
     """
-    if directory.exists() and not directory.is_dir():
-        raise Failed(EXIT_FAILED, f"supportpolicy: {directory} is a file, not a folder")
     files = [type(f)(Path(f.path).name, f.content) for f in schema_files()]
     _write(directory, files)
     click.echo(f"supportpolicy: wrote {', '.join(f.path for f in files)} to {directory}", err=True)
