@@ -28,11 +28,18 @@ from supportpolicy.server import reports
 
 HELP = """Support contracts as versioned policy, decided by rules.
 
+Every command that reads policy uses --policies and --rules when given, else
+./policies and ./rules when the current folder has them, else the shipped
+policy, and says which on standard error. `supportpolicy init DIR` starts a
+policy repository.
+
 \b
 Exit codes (the same for every command):
   0  success: valid, decided, every test passed, nothing changed
   1  the checked files are invalid, a test failed, the request was refused,
-     or (with --fail-on-change) a decision changed
+     the server cannot start (its port is taken, its log is unusable), the
+     log to export does not exist, or (with --fail-on-change) a decision
+     changed
   2  usage error
   3  the policy set the command needs is invalid
 """
