@@ -79,25 +79,42 @@ def authenticate(tokens, presented: str) -> Token | None:
     return found
 
 
+def token_entries(path: Path) -> list[dict]:
+    """The token file's entries (name, scopes, sha256, created_at), after checking it is a token file."""
+    text = Path(path).read_text(encoding="utf-8")
+    parse_tokens(text, str(path))  # a file that is not a token file is named so, and left as it is
+    return json.loads(text)["tokens"]
+
+
 def add_token(path: Path, name: str, scopes) -> str:
     """Add a token to the file (created with mode 0600 if missing); returns its secret, to be shown once."""
-    tokens = []
-    if path.exists():
-        text = path.read_text(encoding="utf-8")
-        parse_tokens(text, str(path))  # a file that is not a token file is named so, and left as it is
-        tokens = json.loads(text)["tokens"]
+    tokens = token_entries(path) if path.exists() else []
     if any(t["name"] == name for t in tokens):
         raise TokenFileError(f"{path} already has a token named {name!r}; choose another name")
     secret = PREFIX + secrets.token_urlsafe(32)
     tokens.append({"name": name, "scopes": sorted(set(scopes)), "sha256": digest(secret),
                    "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+    _write_tokens(path, tokens)
+    return secret
+
+
+def revoke_token(path: Path, name: str) -> None:
+    """Remove the token named ``name`` from the file; TokenFileError if it has none of that name."""
+    tokens = token_entries(path)
+    kept = [t for t in tokens if t["name"] != name]
+    if len(kept) == len(tokens):
+        names = ", ".join(repr(t["name"]) for t in tokens) or "none"
+        raise TokenFileError(f"{path} has no token named {name!r} (its tokens: {names})")
+    _write_tokens(path, kept)
+
+
+def _write_tokens(path: Path, tokens: list) -> None:
     temporary = path.with_name(path.name + ".tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as f:
         json.dump({"tokens": tokens}, f, indent=2)
         f.write("\n")
     os.replace(temporary, path)  # never a half-written token file
-    return secret
 
 
 def is_loopback(host: str) -> bool:

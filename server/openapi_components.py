@@ -117,10 +117,16 @@ def components() -> dict:
                     "versions": {"type": "array", "minItems": 1, "items": {
                         "allOf": [ref("PolicyFile")], "required": ["plan"],
                         "properties": {"plan": {
-                            "type": "object", "required": ["id", "version"],
-                            "properties": {"id": text, "version": {
-                                "type": ["string", "null"],
-                                "description": "A pinned plan version, or null: the one in effect."}}}}}}}}}}},
+                            "type": "object", "required": ["id", "version", "pinned", "current_version"],
+                            "properties": {
+                                "id": text,
+                                "version": {"type": "string", "description": (
+                                    "The plan version this contract version is on: a pinned one, or \"current\" "
+                                    "(not pinned: the version in effect when a request is received decides it).")},
+                                "pinned": {"type": "boolean",
+                                           "description": "Whether `version` is a pinned plan version."},
+                                "current_version": {"type": ["string", "null"], "description": (
+                                    "The plan's version in effect now (null before the first).")}}}}}}}}}}},
         "CustomerTerms": {
             "type": "object",
             "required": ["customer", "name", "at", "contract", "plan", "designated_contacts", "terms"],

@@ -195,9 +195,21 @@ def explain_text(explanation) -> str:
         where = f"counted in {target.target.counts_in}" if target.target and target.target.counts_in else "elapsed time"
         due = target.due.isoformat() if target.due else "none"
         lines.append(f"  target {target.name:13} due {due} ({where}; set by {target.rule.name})")
+        lines.extend(_across_versions(explanation, target.name))
     policy = decision.policy
     lines.append(f"  {'policy':20} {policy.id} {policy.version} ({policy.digest})")
     return "\n".join(lines) + "\n"
+
+
+def _across_versions(explanation, target: str) -> list[str]:
+    """Why a deadline past a newer version's effective date is still counted in the older hours."""
+    lines = []
+    for across in (a for a in explanation.across_versions if a.target == target):
+        newer = ", ".join(f"{f.kind} {f.id} {f.version} (from {f.effective_from})" for f in across.newer)
+        plan = across.counted_in
+        lines.append(f"    counted in the hours of plan {plan.id} {plan.version}, in force when the request was "
+                     f"received, to the end: {newer} takes effect before it is due and does not move it")
+    return lines
 
 
 # ---- impact -------------------------------------------------------------------

@@ -23,7 +23,7 @@ from supportpolicy.engine.instants import (
     parse_instant,
 )
 from supportpolicy.engine.tools.coverage_week import coverage_week
-from supportpolicy.engine.tools.terms_in_force import terms_in_force
+from supportpolicy.engine.tools.terms_in_force import customer_list, terms_in_force
 from supportpolicy.server import problems
 from supportpolicy.server.metrics import CONTENT_TYPE as METRICS_TYPE
 from supportpolicy.server.storage.decisionlog import MAX_PAGE, LogRecord
@@ -95,12 +95,7 @@ class Views:
         return terms_in_force(self.live.current, customer_id, at)
 
     def customers(self):
-        current = self.live.current
-        return {"customers": [
-            {"id": customer_id, "name": versions[-1].name, "time_zone": current.time_zone(customer_id).key,
-             "versions": [dict(c.file.as_json(), plan={"id": c.plan_id, "version": c.plan_version})
-                          for c in versions]}
-            for customer_id, versions in sorted(current.customers.items())]}
+        return {"customers": customer_list(self.live.current, datetime.now(timezone.utc))}
 
     def customer_coverage(self, customer_id: str):
         return coverage_week(self.live.current, customer_id, _date(request.args, "week_of")).as_json()

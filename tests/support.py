@@ -157,13 +157,14 @@ def error_lines(text: str) -> list[dict]:
 class Server:
     """``supportpolicy serve`` in its own process group; always stopped (SIGKILL to the group at worst)."""
 
-    def __init__(self, args: list, folder: Path, name: str = "server"):
+    def __init__(self, args: list, folder: Path, name: str = "server", env_extra: dict | None = None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.folder = folder
         self.stderr_path = folder / f"{name}.stderr"
         argv, env = command()
         env["HOME"] = str(folder)
+        env.update(env_extra or {})
         self._out = open(folder / f"{name}.stdout", "wb")
         self._err = open(self.stderr_path, "wb")
         self.process = subprocess.Popen(argv + ["serve", "--host", "127.0.0.1", "--port", str(self.port)]
@@ -219,8 +220,8 @@ class Server:
 
 
 @contextmanager
-def serving(args: list, folder: Path, name: str = "server"):
-    server = Server(args, folder, name)
+def serving(args: list, folder: Path, name: str = "server", env_extra: dict | None = None):
+    server = Server(args, folder, name, env_extra)
     try:
         server.wait_ready()
         yield server

@@ -4,13 +4,20 @@ For each rule set in order, each rule is checked against the facts and, when
 it does not match, the first condition that failed is named. The decision
 itself is the one durable-rules made (``PolicySet.evaluate``); this module
 only explains it, with the same condition semantics (``Condition.holds``).
+
+A deadline counted in business hours is counted in the hours in force when
+the request was received, to its end, even past the day a new version of the
+plan or contract takes effect: each such deadline is named
+(``CountedAcrossVersions``), with the versions it counts past.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from supportpolicy.engine.decide.policyset import Evaluation
-from supportpolicy.engine.model import Condition, Rule, RuleSet
+from supportpolicy.engine.errors import EngineError
+from supportpolicy.engine.model import Condition, PolicyFile, Rule, RuleSet
 
 
 @dataclass(frozen=True)
@@ -32,9 +39,21 @@ class RulesetExplanation:
 
 
 @dataclass(frozen=True)
+class CountedAcrossVersions:
+    """A deadline counted in the hours of the versions in force at received_at, past newer versions'
+    effective dates: the versions in force at the deadline that were not when the request was received."""
+
+    target: str
+    due: datetime
+    counted_in: PolicyFile  # the plan version whose hours counted
+    newer: tuple  # PolicyFile: the plan or contract versions in force at ``due`` and not at received_at
+
+
+@dataclass(frozen=True)
 class Explanation:
     evaluation: Evaluation
     rulesets: tuple
+    across_versions: tuple = ()  # CountedAcrossVersions
 
     @property
     def decision(self):
@@ -52,7 +71,22 @@ def explain(policy_set, body) -> Explanation:
             failed = rule.failing(facts)
             checks.append(RuleCheck(rule, failed is None, failed, (rule.file, rule.name) in decided))
         rulesets.append(RulesetExplanation(ruleset, tuple(checks)))
-    return Explanation(evaluation, tuple(rulesets))
+    return Explanation(evaluation, tuple(rulesets), tuple(_across_versions(policy_set, evaluation)))
+
+
+def _across_versions(policy_set, evaluation: Evaluation):
+    contract, decision = evaluation.contract, evaluation.decision
+    received = (contract.customer.file, contract.plan.file)
+    for target in decision.outcome.targets:
+        if target.due is None or target.target is None or target.target.counts_in is None:
+            continue  # immediately, or elapsed time: no hours are counted
+        try:
+            later = policy_set.contract(decision.customer, target.due)
+        except EngineError:
+            continue
+        newer = tuple(f for f in (later.customer.file, later.plan.file) if f not in received)
+        if newer:
+            yield CountedAcrossVersions(target.name, target.due, contract.plan.file, newer)
 
 
 def as_json(explanation: Explanation) -> dict:
@@ -79,5 +113,9 @@ def as_json(explanation: Explanation) -> dict:
                     "actual": facts.for_rules()[c.failed.fact]},
             } for c in r.checks],
         } for r in explanation.rulesets],
+        "counted_across_versions": [{
+            "target": a.target, "due": a.due.isoformat(), "counted_in": a.counted_in.as_json(),
+            "newer_versions": [f.as_json() for f in a.newer],
+        } for a in explanation.across_versions],
         "decision": decision.as_json(),
     }

@@ -5,9 +5,32 @@ from datetime import datetime
 
 from supportpolicy.engine.errors import NoPolicyInEffect, OutsideHolidayCalendar
 from supportpolicy.engine.load.yamlsource import child_path
+from supportpolicy.engine.model import in_effect
 from supportpolicy.engine.vocabulary import TERM_SECTIONS, replaced_whole
 
 _NONE = object()  # no override here
+CURRENT = "current"  # a contract version that pins no plan version follows the one in effect
+
+
+def customer_list(policy_set, now: datetime) -> list[dict]:
+    """Every customer: its time zone and contract versions, each with its plan.
+
+    A version that pins no plan version says ``"version": "current"`` (the plan version in effect when
+    a request is received decides it) and ``pinned: false``; ``current_version`` is the plan's version
+    in effect ``now`` (null before the first takes effect), whichever the contract version says.
+    """
+    listed = []
+    for customer_id, versions in sorted(policy_set.customers.items()):
+        zone = policy_set.time_zone(customer_id)
+        entries = []
+        for customer in versions:
+            current = in_effect(policy_set.plans[customer.plan_id], now.astimezone(zone).date())
+            plan = {"id": customer.plan_id, "version": customer.plan_version or CURRENT,
+                    "pinned": customer.plan_version is not None,
+                    "current_version": current.file.version if current else None}
+            entries.append(dict(customer.file.as_json(), plan=plan))
+        listed.append({"id": customer_id, "name": versions[-1].name, "time_zone": zone.key, "versions": entries})
+    return listed
 
 
 def terms_in_force(policy_set, customer_id: str, at: datetime) -> dict:

@@ -9,12 +9,14 @@ prints it and exits with its code.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from supportpolicy.engine.decide.build import check_policy_set
 from supportpolicy.engine.decide.request import decode_json
@@ -26,11 +28,18 @@ from supportpolicy.server import reports
 
 HELP = """Support contracts as versioned policy, decided by rules.
 
+Every command that reads policy uses --policies and --rules when given, else
+./policies and ./rules when the current folder has them, else the shipped
+policy, and says which on standard error. `supportpolicy init DIR` starts a
+policy repository.
+
 \b
 Exit codes (the same for every command):
   0  success: valid, decided, every test passed, nothing changed
   1  the checked files are invalid, a test failed, the request was refused,
-     or (with --fail-on-change) a decision changed
+     the server cannot start (its port is taken, its log is unusable), the
+     log to export does not exist, or (with --fail-on-change) a decision
+     changed
   2  usage error
   3  the policy set the command needs is invalid
 """
@@ -61,9 +70,10 @@ class Commands(click.Group):
 
 _dir = click.Path(exists=True, file_okay=False, path_type=Path)
 policies_option = click.option("--policies", type=_dir, envvar="SUPPORTPOLICY_POLICIES",
-                               help="Folder of plans and customers [default: the shipped policy].")
+                               help="Folder of plans and customers [default: ./policies if there is one, else the "
+                                    "shipped policy].")
 rules_option = click.option("--rules", type=_dir, envvar="SUPPORTPOLICY_RULES",
-                            help="Folder of rule sets [default: the shipped rules].")
+                            help="Folder of rule sets [default: ./rules if there is one, else the shipped rules].")
 
 
 class Percent(click.ParamType):
@@ -96,35 +106,82 @@ class Instant(click.ParamType):
         return instant
 
 
-def roots_for(policies: Path | None, rules: Path | None) -> tuple:
-    shipped_policies, shipped_rules = default_roots()
-    return policies or shipped_policies, rules or shipped_rules
+@dataclass(frozen=True)
+class Folder:
+    """One folder a command reads: where it is, and why that one."""
+
+    path: Path
+    source: str  # "given" (an option or its environment variable), "here" (./policies, ./rules) or "shipped"
+    given_by: str = ""  # the option or variable that named it
+
+    def shown(self) -> str:
+        if self.source == "shipped":
+            return f"the shipped {self.path.name} ({self.path})"
+        if self.source == "here":
+            return f"./{self.path} (found here)"
+        return f"{self.path} ({self.given_by})"
 
 
-def note_local_folders_unused(policies, rules) -> None:
-    """Said when a command falls back to the shipped policy in a folder that has its own.
+@dataclass(frozen=True)
+class Folders:
+    """The policy and rules folders in force for a command, chosen by one rule for every command.
 
-    A contract manager who runs ``supportpolicy validate`` in a policy repository
-    without naming its folders would otherwise be told that the shipped policy
-    is valid, and could take it for their own.
+    --policies and --rules (or SUPPORTPOLICY_POLICIES and SUPPORTPOLICY_RULES) when given; else
+    ./policies and ./rules when the current folder has them; else the shipped policy. Each folder is
+    chosen on its own, and every command says which are in force (``announce``), so a contract
+    manager never edits one folder while another decides.
     """
-    if policies or rules:
-        return
-    local = [name for name, shipped in zip(("policies", "rules"), default_roots())
-             if Path(name).is_dir() and Path(name).resolve() != shipped.resolve()]
-    if local:
-        click.echo(f"supportpolicy: note: this checks the shipped default policy, not ./{' and ./'.join(local)}; "
-                   "give --policies policies --rules rules to check yours", err=True)
+
+    policies: Folder
+    rules: Folder
+
+    @property
+    def roots(self) -> tuple[Path, Path]:
+        return self.policies.path, self.rules.path
+
+    @property
+    def shipped(self) -> bool:
+        return self.policies.source == "shipped" and self.rules.source == "shipped"
+
+    def label(self, root, path) -> str:
+        """Files are named as the user's folders name them; the shipped ones as policies/... and rules/..."""
+        if any(root == f.path and f.source == "shipped" for f in (self.policies, self.rules)):
+            return label_from_root_name(root, path)
+        return os.path.normpath(path)
+
+    def describe(self) -> str:
+        if self.shipped:
+            return (f"supportpolicy: policies and rules: the shipped policy ({self.policies.path.parent}); "
+                    "run in a folder with policies/ and rules/, or give --policies and --rules, to use yours")
+        return f"supportpolicy: policies {self.policies.shown()}, rules {self.rules.shown()}"
+
+    def announce(self) -> None:
+        """One line on standard error: which folders are in force."""
+        click.echo(self.describe(), err=True)
 
 
-def label_for(policies, rules):
-    """Files are named as the user gave their folders; the shipped ones as policies/... and rules/..."""
-    return (lambda root, path: os.path.normpath(path)) if policies or rules else label_from_root_name
+def _folder(name: str, given: Path | None, shipped: Path) -> Folder:
+    if given is not None:
+        source = click.get_current_context().get_parameter_source(name)
+        by = f"SUPPORTPOLICY_{name.upper()}" if source is ParameterSource.ENVIRONMENT else f"--{name}"
+        return Folder(given, "given", by)
+    if Path(name).is_dir():
+        return Folder(Path(name), "here")
+    return Folder(shipped, "shipped")
 
 
-def load_policy(policies, rules, roots=None, label=None, what="policy set"):
+def folders_in_force(policies: Path | None, rules: Path | None, announce: bool = True) -> Folders:
+    """The folders a command uses (see ``Folders``); said on standard error unless ``announce`` is false."""
+    shipped_policies, shipped_rules = default_roots()
+    folders = Folders(_folder("policies", policies, shipped_policies), _folder("rules", rules, shipped_rules))
+    if announce:
+        folders.announce()
+    return folders
+
+
+def load_policy(roots, label, what="policy set"):
     """The valid policy set the command needs; Failed with every error when it is invalid."""
-    policy_set, errors = check_policy_set(roots or roots_for(policies, rules), label or label_for(policies, rules))
+    policy_set, errors = check_policy_set(roots, label)
     if policy_set is None:
         raise Failed(EXIT_POLICY, reports.errors_text(errors).rstrip("\n"),
                      f"supportpolicy: the {what} is invalid ({reports.validation_summary(errors)[15:]})")

@@ -19,14 +19,12 @@ from supportpolicy.server.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     Percent,
-    label_for,
+    folders_in_force,
     load_policy,
     main,
-    note_local_folders_unused,
     policies_option,
     read_request,
     refused,
-    roots_for,
     rules_option,
 )
 from supportpolicy.server.cli.progress import Progress
@@ -38,7 +36,8 @@ from supportpolicy.server.cli.progress import Progress
 @rules_option
 def decide(request_file, policies, rules):
     """Print the decision for one request (a JSON file, or - for standard input)."""
-    policy_set = load_policy(policies, rules)
+    folders = folders_in_force(policies, rules)
+    policy_set = load_policy(folders.roots, folders.label)
     try:
         decision = policy_set.decide(read_request(request_file))
     except EngineError as error:
@@ -72,8 +71,8 @@ def validate(paths, output, strict, policies, rules):
     elif paths:
         _, errors = check(paths, label)
     else:
-        note_local_folders_unused(policies, rules)
-        _, errors = check(roots_for(policies, rules), label_for(policies, rules))
+        folders = folders_in_force(policies, rules)
+        _, errors = check(folders.roots, folders.label)
     click.echo(reports.VALIDATE_REPORTERS[output](errors), nl=False)
     if output != "json":
         click.echo(reports.validation_summary(errors), err=True)
@@ -99,13 +98,12 @@ def test(paths, output, patterns, min_coverage, verbose, policies, rules):
     when every case passes, 1 when a case fails or a suite cannot be loaded
     (or coverage is below --min-coverage), 3 when the policies are invalid.
     """
-    note_local_folders_unused(policies, rules)
-    roots = roots_for(policies, rules)
-    policy_set = load_policy(policies, rules, roots)
+    folders = folders_in_force(policies, rules)
+    policy_set = load_policy(folders.roots, folders.label)
     if paths:
         suites, errored = load_suites(paths, lambda root, path: os.path.normpath(path))
     else:
-        suites, errored = load_suites([roots[0]], label_for(policies, rules), tests=True)
+        suites, errored = load_suites([folders.policies.path], folders.label, tests=True)
     result = run(policy_set, suites, errored, patterns)
     click.echo(reports.TEST_REPORTERS[output](result, verbose), nl=False)
     too_low = min_coverage is not None and below(result.coverage, min_coverage)
@@ -124,7 +122,8 @@ def test(paths, output, patterns, min_coverage, verbose, policies, rules):
 @rules_option
 def explain(request_file, output, policies, rules):
     """Explain the decision for one request: the facts, and every rule considered."""
-    policy_set = load_policy(policies, rules)
+    folders = folders_in_force(policies, rules)
+    policy_set = load_policy(folders.roots, folders.label)
     try:
         explanation = explain_request(policy_set, read_request(request_file))
     except EngineError as error:
@@ -151,14 +150,15 @@ def explain(request_file, output, policies, rules):
 @rules_option
 def impact(base, requests_file, output, examples, fail_on_change, policies, rules):
     """Show what the current policy changes, against a base, over the same requests."""
-    roots = roots_for(policies, rules)
-    current = load_policy(policies, rules, roots)
+    folders = folders_in_force(policies, rules)
+    current = load_policy(folders.roots, folders.label)
     with tempfile.TemporaryDirectory(prefix="supportpolicy-base-") as scratch:
-        base_set = load_policy(None, None, _base_roots(base, roots, Path(scratch)),
-                               label=_base_label(base, Path(scratch)), what="base")
+        base_set = load_policy(_base_roots(base, folders, Path(scratch)), _base_label(base, Path(scratch)),
+                               what="base")
         if requests_file is None:
-            requests, total = _suite_requests(roots[0], label_for(policies, rules),
-                                              str(policies) if policies else "the shipped policy")
+            requests, total = _suite_requests(folders.policies.path, folders.label,
+                                              "the shipped policy" if folders.policies.source == "shipped"
+                                              else str(folders.policies.path))
         else:
             requests, total = read_requests(requests_file), _lines(requests_file)
         with Progress(total) as progress:
@@ -170,7 +170,7 @@ def impact(base, requests_file, output, examples, fail_on_change, policies, rule
     return EXIT_FAILED if fail_on_change and result.changed else EXIT_OK
 
 
-def _base_roots(base: str, roots, scratch: Path) -> tuple:
+def _base_roots(base: str, folders, scratch: Path) -> tuple:
     """The base's policies/ and rules/: a folder's, or the current folders as they are at a git ref."""
     if Path(base).is_dir():
         base_roots = (Path(base) / "policies", Path(base) / "rules")
@@ -178,8 +178,13 @@ def _base_roots(base: str, roots, scratch: Path) -> tuple:
         if missing:
             raise click.BadParameter(f"{base} has no {' or '.join(missing)}", param_hint="--base")
         return base_roots
+    if folders.shipped:
+        raise click.BadParameter(f"{base} is not a folder, and a git ref is read from the repository of the "
+                                 "policy folders in force, here the shipped policy: run in your policy repository "
+                                 "(with its policies/ and rules/), or give --policies and --rules",
+                                 param_hint="--base")
     try:
-        return tuple(checkout_ref(base, roots, scratch))
+        return tuple(checkout_ref(base, folders.roots, scratch))
     except EngineError as error:
         raise click.BadParameter(f"{base} is neither a folder nor a usable git ref: {error.detail}",
                                  param_hint="--base") from None

@@ -9,17 +9,16 @@ import click
 import orjson
 
 from supportpolicy.engine.errors import EngineError
-from supportpolicy.server.auth import SCOPE_ALLOWS, SCOPES, TokenFileError, add_token, is_loopback, load_tokens
+from supportpolicy.server.auth import TokenFileError, is_loopback, load_tokens
 from supportpolicy.server.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     Failed,
     Instant,
-    label_for,
+    folders_in_force,
     load_policy,
     main,
     policies_option,
-    roots_for,
     rules_option,
 )
 from supportpolicy.server.cli.privacy import (
@@ -31,15 +30,27 @@ from supportpolicy.server.cli.privacy import (
     personal_data_option,
     unchecked_note,
 )
+from supportpolicy.server.listen import CannotListen, listen
 from supportpolicy.server.live import LivePolicy
-from supportpolicy.server.storage.decisionlog import MAX_PAGE, PostgresLog, open_log
+from supportpolicy.server.storage.decisionlog import (
+    MAX_PAGE,
+    PostgresLog,
+    data_dir_for,
+    default_data_dir,
+    open_log,
+    sqlite_path,
+)
 from supportpolicy.server.storage.privacy import KEEP_ALL, AddressCheck
 
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
                                envvar="SUPPORTPOLICY_DATA_DIR",
-                               help="Where the SQLite decision log lives [default: ~/.local/share/supportpolicy].")
-decision_log_option = click.option("--decision-log", metavar="postgresql://...", envvar="SUPPORTPOLICY_DECISION_LOG",
-                                   help="Log decisions to this PostgreSQL database instead of SQLite.")
+                               help="Where the SQLite decision log lives [default: one folder per policy folder, "
+                                    "under ~/.local/share/supportpolicy/logs/; serve says which].")
+
+
+def decision_log_option(help_text: str):
+    return click.option("--decision-log", metavar="postgresql://...", envvar="SUPPORTPOLICY_DECISION_LOG",
+                        help=help_text)
 
 
 def _open_log(decision_log, data_dir, retain_days=None, privacy=KEEP_ALL):
@@ -47,6 +58,11 @@ def _open_log(decision_log, data_dir, retain_days=None, privacy=KEEP_ALL):
         return open_log(decision_log, data_dir, retain_days, privacy)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--decision-log") from None
+
+
+def _data_dir(data_dir: Path | None, folders) -> Path:
+    """The SQLite log's folder: --data-dir, or the policy folder's own (``data_dir_for``)."""
+    return data_dir if data_dir is not None else data_dir_for(folders.policies.path)
 
 
 @main.command()
@@ -57,7 +73,7 @@ def _open_log(decision_log, data_dir, retain_days=None, privacy=KEEP_ALL):
               help="Threads per worker: requests one worker answers at once (a slow client holds none while it "
                    "sends its request head).")
 @data_dir_option
-@decision_log_option
+@decision_log_option("Log decisions to this PostgreSQL database instead of SQLite.")
 @click.option("--retain-days", type=click.IntRange(1, 36500), metavar="N",
               help="Delete logged decisions older than N days [default: keep them all].")
 @click.option("--no-decision-log", is_flag=True, help="Keep no decision log (for measuring what it costs).")
@@ -84,21 +100,40 @@ def serve(host, port, workers, threads, data_dir, decision_log, retain_days, no_
 
     tokens = _tokens(tokens_file, host, insecure_no_auth)
     webhooks = _webhook_secrets()
-    roots = roots_for(policies, rules)
-    policy_set = load_policy(policies, rules, roots)
-    live = LivePolicy(roots, label_for(policies, rules), policy_set)
+    folders = folders_in_force(policies, rules)
+    try:
+        listener = listen(host, port)  # before anything says "listening": a port in use is said in words
+    except CannotListen as exc:
+        raise Failed(EXIT_FAILED, f"supportpolicy: {exc}") from None
+    port = listener.getsockname()[1]  # --port 0: the one the system chose
+    policy_set = load_policy(folders.roots, folders.label)
+    live = LivePolicy(folders.roots, folders.label, policy_set)
+    log_dir = _data_dir(data_dir, folders)
     log = None
     if not no_decision_log:
-        log = _open_log(decision_log, data_dir, retain_days, log_privacy(log_personal_data, keep, key_file, data_dir))
+        log = _open_log(decision_log, log_dir, retain_days, log_privacy(log_personal_data, keep, key_file, log_dir))
+    note = _shared_log_note(log) if log is not None and not decision_log and data_dir is None else None
     pruned = _prepare(log)
-    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    _banner(policy_set, log, retain_days, pruned, tokens, host, data_dir)
+    bind = f"[{host.strip('[]')}]:{port}" if ":" in host else f"{host}:{port}"
+    _banner(policy_set, log, retain_days, pruned, tokens, host, log_dir)
     click.echo(f"supportpolicy: webhooks: {webhooks.describe()}", err=True)
+    if note:
+        click.echo(note, err=True)
     click.echo(f"supportpolicy: listening on http://{bind} with {workers} worker(s) of {threads} threads; "
                f"the policy explorer is at http://{bind}/", err=True)
-    run_server(live, bind, workers, log, watch=not no_watch, echo=lambda text: click.echo(text, err=True),
-               tokens=tokens, threads=threads)
+    # gunicorn takes the bound socket over (and closes this descriptor): it never binds, so never retries.
+    run_server(live, f"fd://{listener.detach()}", workers, log, watch=not no_watch,
+               echo=lambda text: click.echo(text, err=True), tokens=tokens, threads=threads)
     return EXIT_OK
+
+
+def _shared_log_note(log) -> str | None:
+    """Said when a new log starts while the one folder every server used to share holds decisions."""
+    shared = sqlite_path(default_data_dir())
+    if shared.is_file() and not Path(log.where).exists():
+        return (f"supportpolicy: note: decisions logged before each policy folder had a log of its own are in "
+                f"{shared}; give --data-dir {shared.parent} to keep using that log")
+    return None
 
 
 def _tokens(tokens_file, host: str, insecure_no_auth: bool):
@@ -154,35 +189,6 @@ def _banner(policy_set, log, retain_days, pruned: int, tokens, host: str, data_d
         click.echo(f"supportpolicy: authentication on, {len(tokens)} token(s)", err=True)
 
 
-@main.group("token")
-def token_group():
-    """API tokens."""
-
-
-@token_group.command("add")
-@click.argument("name")
-@click.option("--scopes", required=True, metavar="SCOPE[,SCOPE...]",
-              help="What the token may do, comma-separated: "
-                   + "; ".join(f"{scope} ({allows})" for scope, allows in SCOPE_ALLOWS.items()) + ".")
-@click.option("--tokens", "tokens_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              envvar="SUPPORTPOLICY_TOKENS_FILE", help="The token file to add it to (created if missing).")
-def token_add(name, scopes, tokens_file):
-    """Create a token; its secret is printed once, and only its hash is stored."""
-    wanted = [s.strip() for s in scopes.split(",") if s.strip()]
-    unknown = sorted(set(wanted) - set(SCOPES))
-    if unknown or not wanted:
-        raise click.BadParameter(f"scopes are {', '.join(SCOPES)}" + (f", not {', '.join(unknown)}" if unknown
-                                                                      else ""), param_hint="--scopes")
-    try:
-        secret = add_token(tokens_file, name, wanted)
-    except (OSError, ValueError, KeyError) as exc:
-        raise click.BadParameter(str(exc), param_hint="--tokens") from None
-    click.echo(secret)
-    click.echo(f"supportpolicy: token {name!r} ({', '.join(sorted(set(wanted)))}) added to {tokens_file}; "
-               "the secret above is not stored and will not be shown again", err=True)
-    return EXIT_OK
-
-
 @main.group("log")
 def log_group():
     """The decision log."""
@@ -198,13 +204,25 @@ def log_group():
               help="Only the decisions this address asked for (compared as the engine compares e-mails), also "
                    "where the log kept the e-mail only as a keyed hash: hashed with the log's key to match.")
 @data_dir_option
-@decision_log_option
+@decision_log_option("Read decisions from this PostgreSQL database instead of the SQLite log.")
 @key_file_option
-def log_export(since, until, customer, requester_email, data_dir, decision_log, key_file):
+@policies_option
+def log_export(since, until, customer, requester_email, data_dir, decision_log, key_file, policies):
     """Write logged decisions as JSON lines, oldest first (`impact --requests` reads them).
 
-    Each record's privacy.masked names the fields of its request that the log did not keep as received.
+    The log is the one `serve` writes: --decision-log, --data-dir, or by default
+    the SQLite log of the policy folder in force (chosen as `serve` chooses it).
+    A log that does not exist is an error; nothing is created. Each record's
+    privacy.masked names the fields of its request that the log did not keep as received.
     """
+    # The folder serve used: the SQLite log's, and the log key's with either store.
+    data_dir = _data_dir(data_dir, folders_in_force(policies, None, announce=False))
+    if not decision_log:
+        if not sqlite_path(data_dir).is_file():
+            raise Failed(EXIT_FAILED, f"supportpolicy: no decision log at {sqlite_path(data_dir)}: nothing has been "
+                                      "logged there; give the --data-dir (or --decision-log) the server used, as "
+                                      "its start-up lines say")
+        click.echo(f"supportpolicy: decision log {sqlite_path(data_dir)}", err=True)
     log = _open_log(decision_log, data_dir)
     key = export_key(key_file, data_dir) if requester_email is not None else None
     check = AddressCheck(requester_email, key) if requester_email is not None else None
@@ -224,6 +242,8 @@ def log_export(since, until, customer, requester_email, data_dir, decision_log, 
             after = page[-1].decision_id
     except EngineError as error:
         raise Failed(EXIT_FAILED, f"supportpolicy: {error.detail}") from None
+    finally:
+        log.close()
     note = unchecked_note(unchecked, key)
     if note:
         click.echo(note, err=True)

@@ -273,7 +273,7 @@
   function drawSummary(coverage, zone) {
     const customer = state.customers.find((c) => c.id === coverage.customer);
     const versions = customer.versions.map((v) => `${v.version} from ${v.effective_from} on plan ${v.plan.id} `
-      + (v.plan.version ? `version ${v.plan.version}` : "(the plan version in effect)"));
+      + (v.plan.pinned ? `version ${v.plan.version}` : "(the plan version in effect)"));
     const monday = dateLabel(coverage.days[0].date, {weekday: "long", day: "numeric", month: "long", year: "numeric"});
     $("coverage-summary").replaceChildren(
       el("strong", {}, `${customer.name} (${customer.id})`), `: the week of ${monday} in ${coverage.time_zone}`

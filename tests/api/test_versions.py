@@ -586,3 +586,22 @@ def test_a_time_before_the_contract_is_refused_naming_the_at_parameter(versioned
 def test_an_unknown_customer_in_the_path_is_not_reported_as_a_body_field(versioned):
     problem = client_for(load(versioned)).get("/v1/customers/no-such-city").get_json()
     assert all("pointer" not in e for e in problem.get("errors", [])), problem["errors"]
+
+
+# -- GET /v1/customers: which plan version each contract version is on ------------------------------
+
+def test_the_customer_list_says_current_and_the_plan_version_in_effect_now(tree):
+    # Plan versions around today's date, whatever it is: one long past, one in effect now, one far ahead.
+    add_plan_version(tree, "2025.1", "2025-01-01", "180.00")
+    add_plan_version(tree, "2099.1", "2099-01-01", "300.00")
+    split_customer(tree)
+    add_customer_version(tree, "2027.1", CHICAGO_MIDNIGHT, plan_version="2025.1")
+    listed = client_for(load(tree)).get("/v1/customers").get_json()["customers"]
+    (demo,) = [c for c in listed if c["id"] == "demo-city"]
+    following, pinned = demo["versions"]
+    assert following["version"] == "2026.1"
+    assert following["plan"] == {"id": "central-standard", "version": "current", "pinned": False,
+                                 "current_version": "2026.1"}
+    assert pinned["version"] == "2027.1"
+    assert pinned["plan"] == {"id": "central-standard", "version": "2025.1", "pinned": True,
+                              "current_version": "2026.1"}

@@ -228,16 +228,20 @@ def test_validate_without_a_path_checks_the_shipped_policy(tmp_path):
     assert json_errors(result) == {"valid": True, "errors": []}
 
 
-def test_validate_and_test_say_when_a_local_policy_folder_is_not_what_they_check(tmp_path):
-    # In a policy repository, `supportpolicy validate` without its folders checks the shipped policy;
-    # saying only "valid" would let a contract manager take that for their own files.
+def test_validate_and_test_use_the_policy_folders_of_the_folder_they_run_in_and_say_so(tmp_path):
+    # In a policy repository, `supportpolicy validate` without its folders checks that repository's
+    # policies/ and rules/, never the shipped policy (which a contract manager could take for their own).
     shutil.copytree(CASES / "invalid-time-format", tmp_path, dirs_exist_ok=True)
-    for name in ("validate", "test"):
-        result = run(name, cwd=tmp_path)
-        assert "not ./policies and ./rules" in result.stderr_text, result.stderr_text
-        assert "--policies policies --rules rules" in result.stderr_text
+    result = run("validate", cwd=tmp_path)
+    assert result.returncode == 1, result.stdout_text + result.stderr_text
+    assert result.stdout_text.startswith("policies/plans/central-standard/2026.1.yaml:"), result.stdout_text
+    assert "supportpolicy: policies ./policies (found here), rules ./rules (found here)\n" in result.stderr_text
+    result = run("test", cwd=tmp_path)
+    assert result.returncode == 3, result.stderr_text  # the policy set the tests need is invalid
+    assert "supportpolicy: policies ./policies (found here), rules ./rules (found here)\n" in result.stderr_text
     result = run("validate", "--policies", "policies", "--rules", "rules", cwd=tmp_path)
-    assert result.returncode == 1 and "note:" not in result.stderr_text
+    assert result.returncode == 1
+    assert "supportpolicy: policies policies (--policies), rules rules (--rules)\n" in result.stderr_text
 
 
 # ---- validate: each broken case ---------------------------------------------------

@@ -782,7 +782,8 @@ def test_impact_reports_changed_decisions_by_field(impact_folders):
     # Only the rate changed: no other field, and the same rules decided.
     assert len([line for line in text.splitlines() if " -> " in line]) == 1, text
     assert "By deciding rule" not in text
-    assert result.stderr_text == ""  # a small corpus shows no progress bar
+    # Only the folders in force: a small corpus shows no progress bar.
+    assert result.stderr_text == "supportpolicy: policies current/policies (--policies), rules current/rules (--rules)\n"
 
 
 def test_impact_fail_on_change_exits_1(impact_folders):
