@@ -142,8 +142,9 @@ def test_thanksgiving_2026_is_named_and_has_no_support_hours(client):
         assert days[other]["holiday"] is None
         assert support(days[other]) == [("07:00:00-06:00", "19:00:00-06:00")]
     assert support(days["2026-11-28"]) == support(days["2026-11-29"]) == []
-    assert document["upcoming_holidays"][:2] == [{"date": "2026-11-26", "name": "Thanksgiving Day"},
-                                                 {"date": "2026-12-25", "name": "Christmas Day"}]
+    assert document["upcoming_holidays"][:2] == [
+        {"date": "2026-11-26", "name": "Thanksgiving Day", "actual_date": "2026-11-26"},
+        {"date": "2026-12-25", "name": "Christmas Day", "actual_date": "2026-12-25"}]
     assert document["after_hours"] == {"rate": {"amount": "200.00", "currency": "USD"}, "notice_required": True}
 
 
@@ -188,7 +189,8 @@ def test_a_week_wholly_before_the_contract_has_no_terms(client):
     assert document["emergency_support"] is None and document["after_hours"] is None
     assert document["name"] == "City of Demo"  # the customer exists, though no version is in effect yet
     # The contract's holidays are still listed from the day it takes effect.
-    assert document["upcoming_holidays"][0] == {"date": "2026-01-01", "name": "New Year's Day"}
+    assert document["upcoming_holidays"][0] == {"date": "2026-01-01", "name": "New Year's Day",
+                                                "actual_date": "2026-01-01"}
 
 
 def test_without_week_of_the_week_is_this_one_in_the_schedules_zone(client):
@@ -222,9 +224,11 @@ def test_a_week_the_holiday_calendar_does_not_know_is_a_422_naming_week_of(clien
 def test_the_last_known_week_lists_the_holidays_up_to_the_calendars_end(client):
     document = week(client, "2100-12-20").get_json()
     assert [d["holiday"] for d in document["days"]][4:6] == ["Christmas Day (observed)", "Christmas Day"]
-    assert document["upcoming_holidays"] == [{"date": "2100-12-24", "name": "Christmas Day (observed)"},
-                                             {"date": "2100-12-25", "name": "Christmas Day"},
-                                             {"date": "2100-12-31", "name": "New Year's Day (observed)"}]
+    # Christmas on a Saturday, closed the Friday before: one holiday, on the day support closes. New Year's
+    # Day 2101 is past the calendar's data, so its observed Friday is all that is known of it.
+    assert document["upcoming_holidays"] == [
+        {"date": "2100-12-24", "name": "Christmas Day", "actual_date": "2100-12-25"},
+        {"date": "2100-12-31", "name": "New Year's Day (observed)", "actual_date": "2100-12-31"}]
 
 
 def test_an_unknown_customer_is_a_404_problem(client):
