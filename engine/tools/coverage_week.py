@@ -118,8 +118,7 @@ class CoverageWeek:
                 "response_target": terms.emergency_response_target.as_json(),
                 "response_target_words": target_words(terms.emergency_response_target)},
             "after_hours": None if terms is None else {
-                "rate": terms.after_hours_rate.as_json(), "notice_required": terms.notice_required,
-                "rates": {period: rate.as_json() for period, rate in terms.after_hours.rates.items()}},
+                "rate": terms.after_hours_rate.as_json(), "notice_required": terms.notice_required},
             "legend": None if terms is None else legend(terms, labels),
             "labels": labels,
             "schedules": self.other_schedules(),
