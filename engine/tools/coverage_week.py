@@ -119,7 +119,7 @@ class CoverageWeek:
                 "response_target_words": target_words(terms.emergency_response_target)},
             "after_hours": None if terms is None else {
                 "rate": terms.after_hours_rate.as_json(), "notice_required": terms.notice_required},
-            "legend": None if terms is None else legend(terms, labels),
+            "legend": legend(terms, labels),
             "labels": labels,
             "schedules": self.other_schedules(),
         }

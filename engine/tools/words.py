@@ -60,8 +60,14 @@ def label(identifier: str | None, labels: dict) -> str | None:
     return labels.get(identifier) or identifier.replace("_", " ").replace("-", " ")
 
 
+_NO_TERMS = {"no_contract": "no version of the customer's contract is in effect yet: requests are refused"}
+
+
 def legend(terms, labels: dict) -> dict:
     """Each kind of period of the coverage calendar: its name and what the contract gives in it."""
+    if terms is None:  # no contract in effect: only the names, and what no contract means
+        return {kind: {"label": labels.get(kind) or words, "description": _NO_TERMS.get(kind, "")}
+                for kind, words in COVERAGE.items()}
     emergency = "the designated contacts" if terms.emergency_available_to == "designated_contacts" \
         else "any requester"
     after = terms.after_hours
@@ -77,7 +83,7 @@ def legend(terms, labels: dict) -> dict:
                           f"emergencies and answered {target_words(terms.emergency_response_target)}; "
                           f"{charged}; anything else waits for the next opening",
         "holiday": "support is closed all day: the same cover as outside support hours",
-        "no_contract": "no version of the customer's contract is in effect yet: requests are refused",
+        **_NO_TERMS,
     }
     return {kind: {"label": labels.get(kind) or words, "description": descriptions[kind]}
             for kind, words in COVERAGE.items()}
