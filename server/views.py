@@ -132,7 +132,9 @@ class Views:
         return {"reloaded": True, "digest": attempt.digest, "status": status or self.live.status()}
 
     def explorer(self):
-        return Response(explorer_page.render(self.live.current, request.args, self.public), mimetype="text/html")
+        page = explorer_page.render(self.live.current, request.args, self.public).encode()
+        # Ranges are answered as for the static files (a range past the end is a 416 problem).
+        return Response(page, mimetype="text/html").make_conditional(request, True, len(page))
 
     def healthz(self):
         return {"status": "ok", "policy_digest": self.live.current.digest}
