@@ -337,6 +337,7 @@ def test_a_holiday_observed_on_another_day_is_listed_once(client):
 
 def test_the_week_a_new_plan_version_takes_effect_shows_both_and_marks_the_day(tmp_path):
     from supportpolicy.server import create_app
+
     from support import with_plan_2027
     folder = with_plan_2027(tmp_path, suites=False)
     client = create_app({"POLICIES": folder / "policies", "RULES": folder / "rules"}).test_client()
