@@ -419,8 +419,11 @@ def test_without_its_script_the_page_shows_the_week_as_text(tmp_path, base_url, 
         field = driver.find_element(By.ID, "week-of")
         driver.execute_script("arguments[0].value = '2026-12-23'", field)
         driver.find_element(By.ID, "show-week").click()
-        wait(driver, lambda d: "Christmas Day" in d.find_element(By.ID, "coverage-text").text, "no other week shown")
-        assert "week_of=2026-12-23" in driver.current_url and "customer=demo-city" in driver.current_url
+        # A new page: wait for it whole (an element of the old one goes stale as it is replaced).
+        wait(driver, lambda d: "week_of=2026-12-23" in d.current_url
+             and d.execute_script("return document.readyState") == "complete", "no other week loaded")
+        assert "Christmas Day" in driver.find_element(By.ID, "coverage-text").text
+        assert "customer=demo-city" in driver.current_url
         assert driver.find_elements(By.CSS_SELECTOR, "#calendar svg") == []
         screenshot(driver, output_dir, "without-script")
     finally:
