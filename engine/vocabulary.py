@@ -33,6 +33,14 @@ BUSINESS_UNITS = ("business_minutes", "business_hours", "business_days", "next_b
 # The kinds of period after-hours work falls in (the `period` fact; after_hours.rates is keyed by them).
 PERIODS = ("business_hours", "weeknight", "weekend", "holiday")
 WEEKEND = ("saturday", "sunday")
+# Each in words, for people (after_hours.rates are keyed by them).
+PERIOD_WORDS = {"business_hours": "support hours", "weeknight": "weeknights", "weekend": "weekends",
+                "holiday": "holidays"}
+
+# The kinds of period a coverage calendar shows, and their names (a plan's `labels` may name them otherwise).
+# Outside support hours the contract gives more than emergency support: billable work on request, too.
+COVERAGE = {"support_hours": "Support hours", "emergency_only": "After hours", "holiday": "Holiday",
+            "no_contract": "No contract in effect"}
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 

@@ -28,7 +28,8 @@ request_log = logging.getLogger("supportpolicy.requests")
 SCOPE_OF = {"decide": "decide", "logged_decision": "read", "logged_decisions": "read", "customer": "read",
             "customers": "read", "customer_coverage": "read", "policies": "read", "status": "read",
             "reload": "admin", "prometheus": "metrics"}
-# The policy explorer: static files only; the page asks the API above for everything it shows.
+# The policy explorer: its page, with a first view rendered here, and static files; the script asks the
+# API above for everything else.
 EXPLORER = Path(__file__).parent / "explorer"
 EXPLORER_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
@@ -88,7 +89,7 @@ def create_app(config: dict | None = None) -> Flask:
     authentication).
     """
     app = _App("supportpolicy", root_path=str(EXPLORER.parent), static_folder=str(EXPLORER),
-                static_url_path="/explorer")
+                static_url_path="/explorer", template_folder=str(EXPLORER))
     app.config.from_mapping(POLICIES=None, RULES=None, LIVE=None, POLICY_SET=None, DECISION_LOG=None,
                             RELOAD_NOTIFY=None, TOKENS=None, METRICS=None, REQUEST_LOG=None,
                             MAX_CONTENT_LENGTH=MAX_BODY)
@@ -142,7 +143,8 @@ def create_app(config: dict | None = None) -> Flask:
             "decision_id": g.get("decision_id"), "problem": problem_type})
         return response
 
-    views = Views(app, live, log, metrics, spec, app.config["RELOAD_NOTIFY"])
+    # The explorer's page is open; it shows the policy in its first view only when reading needs no token.
+    views = Views(app, live, log, metrics, spec, app.config["RELOAD_NOTIFY"], public=tokens is None)
     for rule, method, endpoint in ROUTES:
         # "/" answers an empty path too (a request line in absolute form, without one) rather than redirect it
         # to "/" by the client's Host header; no other route ends with a slash.

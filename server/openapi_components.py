@@ -36,6 +36,7 @@ def masked_request() -> dict:
 
 def components() -> dict:
     text, nullable_text = {"type": "string"}, {"type": ["string", "null"]}
+    versioned = {"type": "object", "required": ["id", "version"], "properties": {"id": text, "version": text}}
     policy_file = {
         "type": "object", "required": ["path", "kind", "id", "version", "effective_from"],
         "properties": {"path": {"type": "string", "description": "Relative to the policy folders' parent."},
@@ -158,19 +159,45 @@ def components() -> dict:
                         "contract": {"type": ["string", "null"], "description": "The customer version in effect."},
                         "plan": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["id", "version"],
                                                                "properties": {"id": text, "version": text}}]},
+                        "rulesets": {"type": "array", "description": "The rule set versions in effect that day.",
+                                     "items": versioned},
+                        "takes_effect": {"type": "array", "description": "The versions that take effect this day, "
+                                         "at local midnight.", "items": {
+                                             "type": "object", "required": ["kind", "id", "version", "path"],
+                                             "properties": {"kind": {"enum": ["plan", "customer", "ruleset"]},
+                                                            "id": text, "version": text, "path": text}}},
                         "periods": {"type": "array", "minItems": 1, "items": {
                             "type": "object", "required": ["from", "to", "coverage"],
                             "properties": {"from": {"type": "string", "format": "date-time"},
                                            "to": {"type": "string", "format": "date-time"},
                                            "coverage": {"enum": ["support_hours", "emergency_only",
                                                                  "no_contract"]}}}}}}},
+                "customer_time_zone": {"type": "boolean", "description": "The support hours are kept in the "
+                                       "customer's own time zone (the plan's time_zone: customer)."},
+                "schedule_description": nullable_text,
+                "versions": {"type": "array", "description": "The versions in effect over the week, each run of "
+                             "days under the same ones once.", "items": {
+                                 "type": "object", "required": ["from", "to", "contract", "plan", "rulesets"],
+                                 "properties": {"from": {"type": "string", "format": "date"},
+                                                "to": {"type": "string", "format": "date"}, "contract": text,
+                                                "plan": versioned, "rulesets": {"type": "array",
+                                                                                "items": versioned}}}},
                 "upcoming_holidays": {"type": "array", "items": {
                     "type": "object", "required": ["date", "name"],
-                    "properties": {"date": {"type": "string", "format": "date"}, "name": text}}},
+                    "properties": {"date": {"type": "string", "format": "date", "description": "The day closed."},
+                                   "name": text,
+                                   "actual_date": {"type": "string", "format": "date", "description":
+                                                   "The holiday's own date, when it is observed on another day."}}}},
+                "legend": {"type": "object", "description": "Each kind of period: its name and what the contract "
+                           "gives in it, in words made from the terms in effect.", "additionalProperties": {
+                               "type": "object", "required": ["label", "description"],
+                               "properties": {"label": text, "description": text}}},
+                "labels": {"type": "object", "description": "The plan's words for the identifiers its rules use.",
+                           "additionalProperties": text},
                 "emergency_support": {"oneOf": [{"type": "null"}, {
                     "type": "object", "required": ["available_to", "response_target"],
                     "properties": {"available_to": {"enum": ["designated_contacts", "any_requester"]},
-                                   "response_target": response_target}}]},
+                                   "response_target": response_target, "response_target_words": text}}]},
                 "after_hours": {"oneOf": [{"type": "null"}, {
                     "type": "object", "required": ["rate", "notice_required"],
                     "properties": {"rate": money, "notice_required": {"type": "boolean"}}}]},
@@ -178,7 +205,9 @@ def components() -> dict:
                               "name: when each is open, in its own time zone.",
                               "additionalProperties": {
                                   "type": "object", "required": ["time_zone", "open"],
-                                  "properties": {"time_zone": text, "open": {"type": "array", "items": {
+                                  "properties": {"time_zone": text, "customer_time_zone": {"type": "boolean"},
+                                                 "label": text, "description": nullable_text,
+                                                 "open": {"type": "array", "items": {
                                       "type": "object", "required": ["from", "to"],
                                       "properties": {"from": {"type": "string", "format": "date-time"},
                                                      "to": {"type": "string", "format": "date-time"}}}}}}}}},

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from decimal import Decimal
 
 from supportpolicy.engine.model import Rule
+from supportpolicy.engine.tools.impact import moved_text, outcome_change
 from supportpolicy.engine.vocabulary import DECISION_FIELDS
 
 
@@ -216,27 +217,60 @@ def _across_versions(explanation, target: str) -> list[str]:
 
 def _place(where: dict) -> str:
     """Where a replayed request came from: a line of the requests file, or a policy test case."""
-    if "case" in where:
-        return f"{where['file']}:{where['line']} ({where['case']})"
-    return f"line {where['line']}"
+    place = f"{where['file']}:{where['line']} ({where['case']})" if "case" in where else f"line {where['line']}"
+    return place + (f", received at {where['shifted_from']}, replayed later" if "shifted_from" in where else "")
 
 
 def impact_text(impact, examples: int = 3) -> str:
     lines = [f"{impact.changed} of {_count(impact.total, 'request')} would be decided differently"]
+    lines += _versions_text(impact)
     if impact.masked:
         lines.append(f"  ({impact.masked} from log records whose e-mail is masked: decided with the "
                      "designated-contact status the log recorded)")
     for where, message in impact.unreadable:
         lines.append(f"  {_place(where)}: skipped, {message}")
-    if impact.fields:
-        lines.append("")
-        lines.append("By field:")
-        for (name, before, after), group in sorted(impact.fields.items(), key=lambda kv: (-kv[1].count, kv[0])):
-            lines.append(f"  {name}: {before} -> {after}  ({_count(group.count, 'request')})")
-            lines.extend(f"      e.g. {_place(e)}: {json.dumps(e['request'])}" for e in group.examples[:examples])
+    sections = (
+        ("Refused or decided:", impact.outcomes, lambda key: f"{outcome_change(*key)}: {key[0]} -> {key[1]}"),
+        ("Deadlines moved:", impact.deadlines, lambda key: f"{key[0]}: {moved_text(key[1])}"),
+        ("By field:", impact.fields, lambda key: f"{key[0]}: {key[1]} -> {key[2]}"),
+    )
+    for heading, table, describe in sections:
+        if table:
+            lines += ["", heading]
+            for key, group in sorted(table.items(), key=lambda kv: (-kv[1].count, kv[0])):
+                lines.append(f"  {describe(key)}  ({_count(group.count, 'request')})")
+                lines.extend(f"      e.g. {_place(e)}: {json.dumps(e['request'])}" for e in group.examples[:examples])
     if impact.rules:
         lines.append("")
         lines.append("By deciding rule:")
         for (ruleset, before, after), group in sorted(impact.rules.items(), key=lambda kv: (-kv[1].count, kv[0])):
             lines.append(f"  {ruleset}: {before or 'none'} -> {after or 'none'}  ({_count(group.count, 'request')})")
     return "\n".join(lines) + "\n"
+
+
+def _versions_text(impact) -> list:
+    """When the versions that differ take effect, and how many of the requests they reach."""
+    if not impact.changes:
+        return ["The two policy sets hold the same versions."]
+    lines = ["Versions that differ, and when each takes effect:"]
+    lines += [f"  {c.effective_from}  {c.kind} {c.id} {c.version} ({c.change}, {c.path})" for c in impact.changes]
+    first, last = impact.received
+    span = "" if first is None else f"; the requests were received from {first.date()} to {last.date()}"
+    lines.append(f"{impact.reached} of {_count(impact.total, 'request')} decided under them{span}")
+    if impact.shifted:
+        lines.append(f"{_count(impact.shifted, 'request')} replayed on or after {impact.takes_effect}, "
+                     "at the same weekday and local time (--shift)")
+    return lines
+
+
+def impact_warning(impact, shifted: bool = False) -> str | None:
+    """What to say when the versions that differ reach none of the requests replayed."""
+    if not impact.changes or impact.reached or not impact.total:
+        return None
+    first, last = impact.changes[0].effective_from, impact.takes_effect
+    when = f"{first}" if first == last else f"{first} to {last}"
+    said = f"none of the {_count(impact.total, 'request')} replayed is decided under the versions that differ " \
+           f"(they take effect on {when})"
+    if shifted:
+        return said + ", even replayed on or after that"
+    return said + f": give --shift to replay them at the same weekday and local time on or after {last}"

@@ -24,7 +24,7 @@ from supportpolicy.engine.instants import (
 )
 from supportpolicy.engine.tools.coverage_week import coverage_week
 from supportpolicy.engine.tools.terms_in_force import customer_list, terms_in_force
-from supportpolicy.server import problems
+from supportpolicy.server import explorer_page, problems
 from supportpolicy.server.metrics import CONTENT_TYPE as METRICS_TYPE
 from supportpolicy.server.storage.decisionlog import MAX_PAGE, LogRecord
 
@@ -52,10 +52,11 @@ RELOADING = {"reloaded": False, "detail": "the reload is still under way; GET /v
 
 
 class Views:
-    def __init__(self, app, live, log, metrics, spec: str, reload_notify=None):
+    def __init__(self, app, live, log, metrics, spec: str, reload_notify=None, public: bool = True):
         self.app, self.live, self.log, self.metrics = app, live, log, metrics
         self.spec = spec  # the OpenAPI document, describing this server
         self.reload_notify = reload_notify
+        self.public = public  # reading needs no token: the explorer's page may show the policy
 
     def decide(self):
         body = _json_body()
@@ -127,7 +128,9 @@ class Views:
         return {"reloaded": True, "digest": attempt.digest, "status": status or self.live.status()}
 
     def explorer(self):
-        return self.app.send_static_file("index.html")
+        page = explorer_page.render(self.live.current, request.args, self.public).encode()
+        # Ranges are answered as for the static files (a range past the end is a 416 problem).
+        return Response(page, mimetype="text/html").make_conditional(request, True, len(page))
 
     def healthz(self):
         return {"status": "ok", "policy_digest": self.live.current.digest}

@@ -69,6 +69,16 @@ def configmap(folder: Path, source: Path, version: str) -> Path:
     return folder
 
 
+def with_plan_2027(where: Path, suites: bool = True) -> Path:
+    """The shipped policies/ and rules/ copied into ``where``, with the fixture tests/fixtures/plan-2027 laid
+    over them: central-standard 2027.1, effective 2027-01-01, open 08:00 to 19:00, 225.00 USD an hour."""
+    ignore = None if suites else shutil.ignore_patterns("tests")
+    for folder in ("policies", "rules"):
+        shutil.copytree(REPO / folder, where / folder, ignore=ignore)
+    shutil.copytree(FIXTURES / "plan-2027", where, dirs_exist_ok=True)
+    return where
+
+
 def make_request(received_at: str, channel: str = "email", category: str = "usage_question",
                  email: str = OTHER, **extra) -> dict:
     """A decision request for demo-city; keyword arguments add or replace fields."""

@@ -11,7 +11,8 @@ from datetime import date, datetime, time, timedelta
 
 from supportpolicy.engine.calendar import SUPPORT_SCHEDULE, NoOpening
 from supportpolicy.engine.errors import NoPolicyInEffect, OutsideHolidayCalendar, UnknownCustomer
-from supportpolicy.engine.model import Contract
+from supportpolicy.engine.model import Contract, in_effect
+from supportpolicy.engine.tools.words import legend, schedule_label, target_words
 
 DAYS_SHOWN = 7
 UPCOMING_HOLIDAYS = 5
@@ -39,18 +40,49 @@ class Day:
     holiday: str | None
     contract: Contract | None  # the versions in effect that day, or None before the first
     periods: tuple
+    rulesets: tuple = ()  # the PolicyFiles of the rule sets in effect that day
+
+    @property
+    def files(self) -> tuple:
+        """Every file in effect that day: the customer's, the plan's, the rule sets'."""
+        contract = self.contract
+        return () if contract is None else (contract.customer.file, contract.plan.file, *self.rulesets)
+
+    @property
+    def versions(self) -> dict | None:
+        contract = self.contract
+        if contract is None:
+            return None
+        return {"contract": contract.customer.file.version,
+                "plan": {"id": contract.plan.file.id, "version": contract.plan.file.version},
+                "rulesets": [{"id": f.id, "version": f.version} for f in self.rulesets]}
 
     def as_json(self) -> dict:
-        contract = self.contract
+        versions = self.versions or {"contract": None, "plan": None, "rulesets": []}
         return {
             "date": self.day.isoformat(),
             "weekday": self.starts.strftime("%A").lower(),
             "holiday": self.holiday,
-            "contract": None if contract is None else contract.customer.file.version,
-            "plan": None if contract is None else {"id": contract.plan.file.id,
-                                                   "version": contract.plan.file.version},
+            **versions,
+            # The versions that take effect this day (at local midnight): a new contract, plan or rule set.
+            "takes_effect": [{"kind": f.kind, "id": f.id, "version": f.version, "path": f.path}
+                             for f in self.files if f.effective_from == self.day],
             "periods": [p.as_json() for p in self.periods],
         }
+
+
+def versions_in(days) -> list:
+    """The versions in effect over the days shown, each run of days under the same ones once."""
+    runs = []
+    for day in days:
+        versions = day.versions
+        if versions is None:
+            continue
+        if runs and runs[-1]["versions"] == versions:
+            runs[-1]["to"] = day.day.isoformat()
+        else:
+            runs.append({"from": day.day.isoformat(), "to": day.day.isoformat(), "versions": versions})
+    return [{"from": r["from"], "to": r["to"], **r["versions"]} for r in runs]
 
 
 @dataclass(frozen=True)
@@ -59,37 +91,60 @@ class CoverageWeek:
     name: str | None
     time_zone: str
     days: tuple
-    upcoming_holidays: tuple  # (date, name) from the first day shown on
-    terms: object  # the terms in effect on the first day with a contract, or None
+    upcoming_holidays: tuple  # (date, name, the holiday's own date) from the first day shown on
+    first: Contract | None  # the contract in effect on the first day with one, or None
+
+    @property
+    def terms(self):
+        return None if self.first is None else self.first.terms
 
     def as_json(self) -> dict:
-        terms = self.terms
+        terms, first = self.terms, self.first
+        labels = {} if first is None else dict(first.plan.data.get("labels", {}))
         return {
             "customer": self.customer,
             "name": self.name,
             "time_zone": self.time_zone,
+            "customer_time_zone": first is not None and _kept_in_customer_zone(first, "schedule"),
+            "schedule_description": None if first is None else first.plan.data["schedule"].get("description"),
             "from": self.days[0].starts.isoformat(),
             "to": self.days[-1].periods[-1].ends.isoformat(),
+            "versions": versions_in(self.days),
             "days": [d.as_json() for d in self.days],
-            "upcoming_holidays": [{"date": d.isoformat(), "name": n} for d, n in self.upcoming_holidays],
+            "upcoming_holidays": [{"date": d.isoformat(), "name": n, "actual_date": a.isoformat()}
+                                  for d, n, a in self.upcoming_holidays],
             "emergency_support": None if terms is None else {
                 "available_to": terms.emergency_available_to,
-                "response_target": terms.emergency_response_target.as_json()},
+                "response_target": terms.emergency_response_target.as_json(),
+                "response_target_words": target_words(terms.emergency_response_target)},
             "after_hours": None if terms is None else {
                 "rate": terms.after_hours_rate.as_json(), "notice_required": terms.notice_required},
+            "legend": legend(terms, labels),
+            "labels": labels,
             "schedules": self.other_schedules(),
         }
 
     def other_schedules(self) -> dict:
         """The plan's other schedules over the same week: when each is open, in its own zone."""
-        if self.terms is None:
+        if self.first is None:
             return {}
         start, end = self.days[0].starts, self.days[-1].periods[-1].ends
+        written = self.first.plan.data.get("schedules", {})
         return {name: {"time_zone": schedule.zone.key,
+                       "customer_time_zone": _kept_in_customer_zone(self.first, name),
+                       "label": schedule_label(name),
+                       "description": written.get(name, {}).get("description"),
                        "open": [{"from": a.astimezone(schedule.zone).isoformat(),
                                  "to": b.astimezone(schedule.zone).isoformat()}
                                 for a, b in _open(schedule, start, end)]}
                 for name, schedule in self.terms.schedules.items() if name != SUPPORT_SCHEDULE}
+
+
+def _kept_in_customer_zone(contract: Contract, name: str) -> bool:
+    """Whether the plan keeps this schedule in each customer's own time zone (``time_zone: customer``)."""
+    data = contract.plan.data
+    written = data["schedule"] if name == "schedule" else data.get("schedules", {}).get(name, {})
+    return written.get("time_zone") == "customer"
 
 
 def _open(schedule, start: datetime, end: datetime) -> list:
@@ -129,7 +184,7 @@ def coverage_week(policy_set, customer_id: str, day: date | None = None) -> Cove
     named = [c.customer for c in contracted] or policy_set.customers[customer_id][:1]
     return CoverageWeek(customer_id, named[-1].name, zone.key, shown,
                         _upcoming_holidays(policy_set, customer_id, first, zone),
-                        contracted[0].terms if contracted else None)
+                        contracted[0] if contracted else None)
 
 
 def _midnight(day: date, zone) -> datetime:
@@ -149,6 +204,8 @@ def _day(policy_set, customer_id: str, day: date, zone) -> Day:
     contract = _contract(policy_set, customer_id, starts)
     if contract is None:
         return Day(day, starts, None, None, (Period(starts, ends, "no_contract"),))
+    bundle = in_effect(policy_set.bundles[contract.plan.file.id], day, key=lambda b: b.effective_from)
+    rulesets = () if bundle is None else tuple(r.file for r in bundle.rulesets)
     schedule = contract.terms.schedule
     periods, cursor = [], starts
     for opens, closes in schedule.day(day):
@@ -159,10 +216,12 @@ def _day(policy_set, customer_id: str, day: date, zone) -> Day:
         cursor = min(closes, ends)
     if cursor < ends:
         periods.append(Period(cursor, ends, "emergency_only"))
-    return Day(day, starts, schedule.closure(day), contract, tuple(periods))
+    return Day(day, starts, schedule.closure(day), contract, tuple(periods), rulesets)
 
 
 def _upcoming_holidays(policy_set, customer_id: str, first: date, zone) -> tuple:
+    """(date closed, name, the holiday's own date): a holiday observed on another day than its own (Juneteenth
+    on a Saturday, closed the Friday before) is listed once, under its name, on the day support closes."""
     found = []
     for n in range(HOLIDAY_LOOKAHEAD_DAYS):
         day = first + timedelta(days=n)
@@ -173,7 +232,28 @@ def _upcoming_holidays(policy_set, customer_id: str, first: date, zone) -> tuple
             break  # the calendar's data ends: what follows is not known, so it is not listed
         if name:
             found.append((day, name))
-            if len(found) == UPCOMING_HOLIDAYS:
+            if len(_merged(found)) > UPCOMING_HOLIDAYS:
                 break
-    return tuple(found)
+    return tuple(_merged(found)[:UPCOMING_HOLIDAYS])
 
+
+OBSERVED = " (observed)"  # how the holidays package names a holiday's observed day
+OBSERVED_WITHIN_DAYS = 3  # a holiday is observed on a nearby day (the Friday before, the Monday after)
+
+
+def _merged(found: list) -> list:
+    """The holidays found, each observed day and its holiday's own date as one (closed, name, own date)."""
+    merged = []
+    for day, name in found:
+        observed = name.endswith(OBSERVED)
+        plain = name[:-len(OBSERVED)] if observed else name
+        partner = plain if observed else plain + OBSERVED
+        match = next((m for m in merged if m[1] == partner and m[0] == m[2]
+                      and abs((day - m[0]).days) <= OBSERVED_WITHIN_DAYS), None)
+        if match is None:
+            merged.append([day, name, day])
+        elif observed:
+            match[:] = [day, plain, match[2]]  # closed on the observed day; the holiday's own date kept
+        else:
+            match[:] = [match[0], plain, day]
+    return [tuple(m) for m in merged]

@@ -2,11 +2,17 @@
 
 Requests come as JSON lines: a request body per line, or a logged decision
 record holding one under "request"; or, without traffic to replay, the
-requests of the policy test suites. Decisions are compared field by field
-(decision_id and policy excepted), and by the rule that decided each rule set.
-Each request carries where it came from (``{"line": n}`` in a file, or the
-suite case's file, line and id), for the examples and the skipped lines. A
-record whose e-mail the log masked is decided with the designated-contact
+requests of the policy test suites. Each request carries where it came from
+(``{"line": n}`` in a file, or the suite case's file, line and id), for the
+examples and the skipped lines.
+
+What is reported, kind by kind: the versions that differ between the two sets
+and when each takes effect, and how many requests they reach (a request is
+reached when a file that differs took part in deciding it); requests refused by
+one set and decided by the other (one kind of change, not a field diff);
+deadlines moved, grouped by how far (``+1 h``); other decision fields, compared
+field by field (decision_id and policy excepted), and the rule that decided
+each rule set. A record whose e-mail the log masked is decided with the designated-contact
 status it recorded (``masked``).
 """
 from __future__ import annotations
@@ -15,6 +21,7 @@ import io
 import subprocess
 import tarfile
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
 import orjson
@@ -24,6 +31,9 @@ from supportpolicy.engine.errors import EngineError, MalformedRequest
 from supportpolicy.engine.tools.masked import MaskedRequest, replayable
 
 IGNORED = ("decision_id", "policy", "trace")
+DECIDED = "decided"
+# Fields holding a due time: a change of them is reported as how far the deadline moved.
+DEADLINES = ("respond_by",)
 
 
 @dataclass
@@ -34,23 +44,101 @@ class Group:
     examples: list = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class VersionChange:
+    """A file version that is not the same in both sets: added, changed (same version, new content) or removed."""
+
+    change: str
+    kind: str
+    id: str
+    version: str
+    effective_from: date
+    path: str
+
+    def as_json(self) -> dict:
+        return {"change": self.change, "kind": self.kind, "id": self.id, "version": self.version,
+                "effective_from": self.effective_from.isoformat(), "path": self.path}
+
+
+def version_changes(base, current) -> tuple:
+    """The versions that differ between two policy sets, by effective date."""
+    def index(policy_set):
+        return {(f.kind, f.id, f.version): f for f in policy_set.files}
+    before, after = index(base), index(current)
+    found = []
+    for key, file in after.items():
+        if key not in before:
+            found.append(VersionChange("added", *key, file.effective_from, file.path))
+        elif before[key].sha256 != file.sha256 or before[key].effective_from != file.effective_from:
+            found.append(VersionChange("changed", *key, file.effective_from, file.path))
+    found += [VersionChange("removed", *key, file.effective_from, file.path)
+              for key, file in before.items() if key not in after]
+    return tuple(sorted(found, key=lambda c: (c.effective_from, c.kind, c.id, c.version)))
+
+
+def _identity(file) -> tuple:
+    return file.kind, file.id, file.version, file.sha256, file.effective_from
+
+
 @dataclass
 class Impact:
     total: int = 0
     changed: int = 0
     masked: int = 0  # of total: records whose e-mail was masked, decided with the status they recorded
+    changes: tuple = ()  # VersionChange, by effective date
+    reached: int = 0  # requests that a version in `changes` took part in deciding (in either set)
+    received: list = field(default_factory=lambda: [None, None])  # the first and last received_at replayed
+    shifted: int = 0  # requests replayed at a later date (--shift)
     unreadable: list = field(default_factory=list)  # (where, message)
+    outcomes: dict = field(default_factory=dict)  # (before, after): "decided" or the refusal -> Group
+    deadlines: dict = field(default_factory=dict)  # (field, seconds moved) -> Group
     fields: dict = field(default_factory=dict)  # (field, before, after), values as JSON text -> Group
     rules: dict = field(default_factory=dict)  # (ruleset, before, after) -> Group
 
+    @property
+    def takes_effect(self) -> date | None:
+        """When every changed version is in effect: the latest of their effective dates."""
+        return max((c.effective_from for c in self.changes), default=None)
+
     def as_json(self) -> dict:
-        def groups(table, names, decode):
-            return [dict(zip(names, (key[0], decode(key[1]), decode(key[2]))), count=g.count, examples=g.examples)
-                    for key, g in sorted(table.items(), key=lambda kv: (-kv[1].count, kv[0]))]
+        def groups(table, names, decode=lambda value: value):
+            return [dict(zip(names, (key[0], *map(decode, key[1:]))), count=g.count, examples=g.examples)
+                    for key, g in _by_count(table)]
+        first, last = self.received
         return {"requests": self.total, "changed": self.changed, "masked": self.masked,
+                "versions": [c.as_json() for c in self.changes],
+                "takes_effect": None if self.takes_effect is None else self.takes_effect.isoformat(),
+                "reached": self.reached, "shifted": self.shifted,
+                "received": {"first": first and first.isoformat(), "last": last and last.isoformat()},
                 "unreadable": [dict(where, error=m) for where, m in self.unreadable],
+                "outcomes": [dict(before=b, after=a, change=outcome_change(b, a), count=g.count, examples=g.examples)
+                             for (b, a), g in _by_count(self.outcomes)],
+                "deadlines": [dict(field=name, seconds=seconds, moved=moved_text(seconds), count=g.count,
+                                   examples=g.examples) for (name, seconds), g in _by_count(self.deadlines)],
                 "fields": groups(self.fields, ("field", "before", "after"), orjson.loads),
-                "rules": groups(self.rules, ("ruleset", "before", "after"), lambda rule: rule)}
+                "rules": groups(self.rules, ("ruleset", "before", "after"))}
+
+
+def _by_count(table: dict) -> list:
+    return sorted(table.items(), key=lambda kv: (-kv[1].count, kv[0]))
+
+
+def outcome_change(before: str, after: str) -> str:
+    """A change of outcome in words: "refused before, decided now", and the reverse."""
+    if before == DECIDED:
+        return "decided before, refused now"
+    return "refused before, decided now" if after == DECIDED else "refused before, refused differently now"
+
+
+def moved_text(seconds: int) -> str:
+    """How far a deadline moved: "+1 h", "-30 min", "+2 d 3 h"."""
+    sign, left = ("-" if seconds < 0 else "+"), abs(seconds)
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        if left >= size:
+            parts.append(f"{left // size} {unit}")
+            left %= size
+    return sign + " ".join(parts or ["0 s"])
 
 
 def read_requests(path_or_stream):
@@ -93,19 +181,62 @@ def decide_again(policy_set, body, decision_id: str = "impact"):
     return policy_set.decide(body, decision_id)
 
 
-def _outcome(policy_set, body):
+@dataclass(frozen=True)
+class Replayed:
+    """One request as one policy set decides it: the decision's fields, or why it was refused."""
+
+    refused: str | None  # "422 <title>"; None when decided
+    fields: dict  # the decision's fields, flattened (targets.<name>.<key>), those compared only
+    rules: dict  # rule set -> the rules that decided in it
+    files: frozenset  # the files that took part, as _identity gives them
+    received_at: datetime | None
+
+    @property
+    def state(self) -> str:
+        return self.refused or DECIDED
+
+
+def replay(policy_set, body) -> Replayed:
     try:
         decision = decide_again(policy_set, body)
     except EngineError as error:
-        return {"refused": f"{error.status} {error.title}"}, {}
+        return Replayed(f"{error.status} {error.title}", {}, {}, frozenset(), None)
     rules = {}
     for rule in decision.trace:
         rules[rule.ruleset] = ", ".join(filter(None, [rules.get(rule.ruleset), rule.name]))
-    document = {k: v for k, v in decision.as_json().items() if k not in IGNORED}
-    # A target's rule is reported with the deciding rules; what changed about the target itself is its time.
-    document["targets"] = {name: {k: v for k, v in target.items() if k not in ("rule", "file", "line")}
-                           for name, target in document["targets"].items()}
-    return document, rules
+    document = decision.as_json()
+    fields = {k: v for k, v in document.items() if k not in IGNORED and k != "targets"}
+    for name, target in document["targets"].items():
+        # A target's rule is reported with the deciding rules; the first response's due time is respond_by.
+        for key, value in target.items():
+            if key not in ("rule", "file", "line") and (name, key) != ("first_response", "due"):
+                fields[f"targets.{name}.{key}"] = value
+    return Replayed(None, fields, rules, frozenset(map(_identity, decision.policy.files)),
+                    decision.facts.received_at)
+
+
+def _is_deadline(name: str) -> bool:
+    return name in DEADLINES or (name.startswith("targets.") and name.endswith(".due"))
+
+
+def differences(before: Replayed, after: Replayed):
+    """(table, key) for each way the two outcomes of one request differ (Impact's tables)."""
+    if before.state != after.state:
+        yield "outcomes", (before.state, after.state)  # one change: the fields of a refusal are not compared
+        return
+    for name in sorted(set(before.fields) | set(after.fields)):
+        old, new = before.fields.get(name), after.fields.get(name)
+        if old == new:
+            continue
+        if _is_deadline(name) and old is not None and new is not None:
+            seconds = int((datetime.fromisoformat(new) - datetime.fromisoformat(old)).total_seconds())
+            if seconds:
+                yield "deadlines", (name, seconds)
+                continue
+        yield "fields", (name, _text(old), _text(new))
+    for ruleset in sorted(set(before.rules) | set(after.rules)):
+        if before.rules.get(ruleset) != after.rules.get(ruleset):
+            yield "rules", (ruleset, before.rules.get(ruleset), after.rules.get(ruleset))
 
 
 def _text(value) -> str:
@@ -113,28 +244,32 @@ def _text(value) -> str:
 
 
 def compare(base, current, requests, examples: int = 3, progress=None) -> Impact:
-    impact = Impact()
+    impact = Impact(changes=version_changes(base, current))
+    touched = {_identity(f) for f in base.files} ^ {_identity(f) for f in current.files}
     for where, body, problem in requests:
         if problem:
             impact.unreadable.append((where, problem))
             continue
         impact.total += 1
         impact.masked += isinstance(body, MaskedRequest)
-        (before, rules_before), (after, rules_after) = _outcome(base, body), _outcome(current, body)
+        impact.shifted += "shifted_from" in where
+        before, after = replay(base, body), replay(current, body)
+        impact.reached += bool((before.files | after.files) & touched)
+        _received(impact, before.received_at or after.received_at)
         changed = False
-        for name in sorted(set(before) | set(after)):
-            if before.get(name) != after.get(name):
-                changed = True
-                _add(impact.fields, (name, _text(before.get(name)), _text(after.get(name))), where, body, examples)
-        for ruleset in sorted(set(rules_before) | set(rules_after)):
-            if rules_before.get(ruleset) != rules_after.get(ruleset):
-                changed = True
-                _add(impact.rules, (ruleset, rules_before.get(ruleset), rules_after.get(ruleset)), where, body,
-                     examples)
+        for table, key in differences(before, after):
+            changed = True
+            _add(getattr(impact, table), key, where, body, examples)
         impact.changed += changed
         if progress:
             progress(impact.total)
     return impact
+
+
+def _received(impact: Impact, at: datetime | None) -> None:
+    first, last = impact.received
+    if at is not None:
+        impact.received = [at if first is None or at < first else first, at if last is None or at > last else last]
 
 
 def _add(table: dict, key: tuple, where: dict, body, examples: int) -> None:

@@ -12,7 +12,8 @@ from supportpolicy.engine.errors import EngineError
 from supportpolicy.engine.tools.check import check, check_in_context
 from supportpolicy.engine.tools.explain import as_json as explanation_json
 from supportpolicy.engine.tools.explain import explain as explain_request
-from supportpolicy.engine.tools.impact import checkout_ref, compare, read_requests, suite_requests
+from supportpolicy.engine.tools.impact import checkout_ref, compare, read_requests, suite_requests, version_changes
+from supportpolicy.engine.tools.shift import shift_requests
 from supportpolicy.engine.tools.suites import below, load_suites, run
 from supportpolicy.server import reports
 from supportpolicy.server.cli.common import (
@@ -146,10 +147,21 @@ def explain(request_file, output, policies, rules):
 @click.option("--examples", default=3, show_default=True, type=click.IntRange(0, 100),
               help="Example requests shown for each kind of change.")
 @click.option("--fail-on-change", is_flag=True, help="Exit 1 when any decision changes (for CI).")
+@click.option("--shift", is_flag=True,
+              help="Replay each request received before the versions that differ take effect on or after that "
+                   "date instead: moved by whole weeks, at the same weekday and local time in the zone of the "
+                   "customer's support hours (daylight saving respected).")
 @policies_option
 @rules_option
-def impact(base, requests_file, output, examples, fail_on_change, policies, rules):
-    """Show what the current policy changes, against a base, over the same requests."""
+def impact(base, requests_file, output, examples, fail_on_change, shift, policies, rules):
+    """Show what the current policy changes, against a base, over the same requests.
+
+    The report says which versions differ between the two sets and when each
+    takes effect, and how many requests are decided under them; with none, it
+    warns (replay them later with --shift). Requests refused by one set and
+    decided by the other are one kind of change, deadlines are grouped by how
+    far they moved, and every other field by its old and new value.
+    """
     folders = folders_in_force(policies, rules)
     current = load_policy(folders.roots, folders.label)
     with tempfile.TemporaryDirectory(prefix="supportpolicy-base-") as scratch:
@@ -161,13 +173,30 @@ def impact(base, requests_file, output, examples, fail_on_change, policies, rule
                                               else str(folders.policies.path))
         else:
             requests, total = read_requests(requests_file), _lines(requests_file)
+        if shift:
+            requests = _shifted(requests, base_set, current)
         with Progress(total) as progress:
             result = compare(base_set, current, requests, examples, progress)
     if output == "json":
         click.echo(json.dumps(result.as_json(), indent=2))
     else:
         click.echo(reports.impact_text(result, examples), nl=False)
+    warning = reports.impact_warning(result, shift)
+    if warning:
+        click.echo(f"supportpolicy: warning: {warning}", err=True)
     return EXIT_FAILED if fail_on_change and result.changed else EXIT_OK
+
+
+def _shifted(requests, base_set, current):
+    """The requests moved to the date the versions that differ are all in effect (a note when none differ)."""
+    takes_effect = max((c.effective_from for c in version_changes(base_set, current)), default=None)
+    if takes_effect is None:
+        click.echo("supportpolicy: --shift: the two policy sets hold the same versions; nothing to shift to",
+                   err=True)
+        return requests
+    click.echo(f"supportpolicy: replaying every request received before {takes_effect} on or after it, "
+               "at the same weekday and local time", err=True)
+    return shift_requests(requests, current, takes_effect)
 
 
 def _base_roots(base: str, folders, scratch: Path) -> tuple:

@@ -6,8 +6,8 @@
   const TOKEN_KEY = "supportpolicy.token";
   const SVG_NS = "http://www.w3.org/2000/svg";
   const VIEWER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  const COVERAGE_NAMES = {support_hours: "Support hours", emergency_only: "Emergency support only",
-                          no_contract: "No contract in effect", outside: "Outside the week shown"};
+  // The names of the kinds of period come from the API (the contract's legend); only this one is the page's own.
+  const OUTSIDE = "Outside the week shown";
   // Where each field of a decision request is typed on the page, to name it in problem documents.
   const FIELDS = {"/received_at": "received-at", "/channel": "channel", "/category": "category",
                   "/requester": "email", "/requester/email": "email", "/customer": "customer",
@@ -189,12 +189,16 @@
     }
   }
 
-  function targetText(target) {
-    if (!target) return "no target";
-    if (target.immediately) return "immediately";
-    if (target.business_hours !== undefined) return `within ${target.business_hours} business hour(s)`;
-    if (target.calendar_hours !== undefined) return `within ${target.calendar_hours} hour(s), day or night`;
-    return JSON.stringify(target);
+  function coverageName(kind) {
+    const legend = state.coverage && state.coverage.legend;
+    return kind === "outside" ? OUTSIDE : (legend && legend[kind] ? legend[kind].label : kind);
+  }
+
+  // The plan's words for an identifier its rules use (a team, a way of handing over), else the id as words.
+  function label(id) {
+    if (id === null || id === undefined) return "";
+    const labels = (state.coverage && state.coverage.labels) || {};
+    return labels[id] || String(id).replace(/[_-]/g, " ");
   }
 
   // ---- the week: coverage, terms for the what-if form, calendar ---------------------------
@@ -266,29 +270,46 @@
     drawCoverageText(coverage, zone);
     $("holidays").replaceChildren(...(coverage.upcoming_holidays.length ? coverage.upcoming_holidays.map((h) =>
       el("li", {}, el("time", {datetime: h.date}, dateLabel(h.date, {weekday: "short", day: "numeric",
-        month: "short", year: "numeric"})), ` ${h.name}`)) : [el("li", {}, "None in the coming year.")]));
+        month: "short", year: "numeric"})), ` ${h.name}` + (h.actual_date !== h.date ? ` (falls on `
+        + `${dateLabel(h.actual_date, {weekday: "short", day: "numeric", month: "short", year: "numeric"})}, `
+        + "observed this day)" : ""))) : [el("li", {}, "None in the coming year.")]));
     if (state.decision) drawDecision(state.decision);
   }
 
   function drawSummary(coverage, zone) {
     const customer = state.customers.find((c) => c.id === coverage.customer);
-    const versions = customer.versions.map((v) => `${v.version} from ${v.effective_from} on plan ${v.plan.id} `
-      + (v.plan.pinned ? `version ${v.plan.version}` : "(the plan version in effect)"));
     const monday = dateLabel(coverage.days[0].date, {weekday: "long", day: "numeric", month: "long", year: "numeric"});
+    // The versions in effect in the week shown, each run of days once.
+    const whole = coverage.versions.length === 1 && coverage.versions[0].from === coverage.days[0].date
+      && coverage.versions[0].to === coverage.days[coverage.days.length - 1].date;
+    const versions = coverage.versions.map((v) => `contract ${v.contract}, plan ${v.plan.id} ${v.plan.version} `
+      + (whole ? "all week" : `from ${dateLabel(v.from, {weekday: "long", day: "numeric", month: "long"})}`));
     $("coverage-summary").replaceChildren(
       el("strong", {}, `${customer.name} (${customer.id})`), `: the week of ${monday} in ${coverage.time_zone}`
+      + (coverage.customer_time_zone ? " (the customer's own time zone)" : "")
       + (zone === coverage.time_zone ? "." : `, shown in ${zone}: from ${longTime(Date.parse(coverage.from), zone)} `
         + `to ${longTime(Date.parse(coverage.to), zone)}.`),
-      el("br"), `Contract versions: ${versions.join("; ")}.`);
+      el("br"), `Contract versions in effect: ${versions.length ? versions.join("; ") : "none"}.`);
+    $("legend").replaceChildren(...Object.entries(coverage.legend).map(([kind, entry]) => el("li", {},
+      el("span", {class: `swatch ${kind}`}), el("strong", {}, entry.label),
+      entry.description ? `: ${entry.description}` : "")));
+    $("schedules").replaceChildren(...schedulesOf(coverage).map((s, i) => el("li", {},
+      el("span", {class: `swatch lane-${i}`}), `${s.label} (${s.time_zone}`
+      + (s.customer_time_zone ? ", the customer's own time zone" : "") + ")" + (s.description ? `: ${s.description}` : ""))));
     const emergency = coverage.emergency_support;
     const hours = coverage.after_hours;
-    $("emergency-who").textContent = emergency ? (emergency.available_to === "designated_contacts"
-      ? "(for the designated contacts)" : "(for any requester)") : "";
     $("after-hours").textContent = hours
       ? `Rate ${hours.rate.amount} ${hours.rate.currency} an hour` + (hours.notice_required
         ? "; the customer is notified before any charge." : ", without prior notice.")
-        + ` Emergencies are answered ${targetText(emergency.response_target)}.`
+        + ` Emergencies are answered ${emergency.response_target_words}.`
       : "No contract is in effect this week.";
+  }
+
+  // Every schedule of the contract: the support hours first, then the plan's others (drawn as lanes).
+  function schedulesOf(coverage) {
+    return [{label: "support hours", time_zone: coverage.time_zone, customer_time_zone: coverage.customer_time_zone,
+             description: coverage.schedule_description || "when the support team is on duty"},
+            ...Object.entries(coverage.schedules).map(([name, s]) => ({name, ...s}))];
   }
 
   // Every period cut at the display zone's midnights, grouped by the display zone's dates.
@@ -307,7 +328,7 @@
         const bottom = until === midnight ? 24 : wall(until, zone).hours;
         const pieces = columns.get(w.date).pieces;
         // Seen from another zone, one schedule day's evening runs on into the next one's morning: one block.
-        const before = pieces.findLast((p) => p.kind === item.kind);
+        const before = pieces.findLast((p) => p.kind === item.kind && p.name === item.name);
         if (before && before.to === at && before.holiday === item.holiday && before.name === item.name) {
           Object.assign(before, {to: until, bottom});
         } else {
@@ -328,8 +349,16 @@
         cut(from, Date.parse(day.periods[day.periods.length - 1].to), {kind: "holiday", name: day.holiday});
       }
     }
+    // The plan's other schedules, each a lane beside the support hours: when it is open.
+    schedulesOf(coverage).slice(1).forEach((schedule, i) => {
+      for (const open of schedule.open) {
+        cut(Date.parse(open.from), Date.parse(open.to), {kind: "schedule", name: schedule.label, lane: i + 1});
+      }
+    });
+    const changes = new Map(coverage.days.filter((d) => d.takes_effect.length).map((d) => [d.date, d.takes_effect]));
     for (const column of columns.values()) {
       column.holidays = [...new Set(column.pieces.filter((p) => p.kind === "holiday").map((p) => p.name))];
+      column.takesEffect = changes.get(column.date) || [];
     }
     return [...columns.values()];
   }
@@ -337,7 +366,8 @@
   function pieceTitle(piece, zone) {
     const w = wall(piece.from, zone);
     const end = piece.bottom === 24 ? "24:00" : `${wall(piece.to, zone).hh}:${wall(piece.to, zone).mm}`;
-    const what = piece.kind === "holiday" ? `Holiday: ${piece.name}` : COVERAGE_NAMES[piece.kind];
+    const what = piece.kind === "holiday" ? `${coverageName("holiday")}: ${piece.name}`
+      : piece.kind === "schedule" ? `${piece.name}: open` : coverageName(piece.kind);
     return `${what}: ${dateLabel(w.date, {weekday: "short", day: "numeric", month: "short"})} `
       + `${w.hh}:${w.mm} to ${end} ${zoneAbbreviation(piece.from, zone)}`
       + (piece.kind !== "holiday" && piece.holiday ? ` (${piece.holiday})` : "");
@@ -360,21 +390,33 @@
       drawing.append(svg("line", {x1: gutter, x2: total - 8, y1: y, y2: y, class: h % 6 ? "grid" : "grid major"}));
       if (h % 2 === 0) drawing.append(svg("text", {x: gutter - 6, y: y + 4, class: "hour"}, `${pad(h)}:00`));
     }
+    const lanes = schedulesOf(coverage).length - 1;
     columns.forEach((column, i) => {
       const x = gutter + i * width;
-      const group = svg("g", {class: column.holidays.length ? "day holiday-day" : "day", "data-date": column.date});
+      const classes = ["day", ...(column.holidays.length ? ["holiday-day"] : []),
+                       ...(column.takesEffect.length ? ["new-version"] : [])];
+      const group = svg("g", {class: classes.join(" "), "data-date": column.date});
       group.append(svg("rect", {x, y: 0, width, height: head - 4, class: "day-head"},
         ...(column.holidays.length ? [svg("title", {}, column.holidays.join(", "))] : [])));
       group.append(svg("text", {x: x + width / 2, y: 18, class: "weekday"},
         dateLabel(column.date, {weekday: "short", day: "numeric", month: "short"})));
       holidayLines(column.holidays).forEach((line, n) => group.append(svg("text", {x: x + width / 2,
         y: 36 + n * 13, class: "holiday-name"}, line)));
+      if (column.takesEffect.length) {  // a new version takes effect this day, at local midnight
+        const what = column.takesEffect.map((f) => `${f.kind} ${f.id} ${f.version}`).join(", ");
+        group.append(svg("text", {x: x + width / 2, y: column.holidays.length ? 58 : 40, class: "takes-effect"},
+          `New: ${column.takesEffect.map((f) => `${f.kind} ${f.version}`).join(", ")}`,
+          svg("title", {}, `Takes effect this day: ${what}`)));
+      }
       for (const piece of column.pieces) {
         const y = head + piece.top * hour;
         const h = Math.max((piece.bottom - piece.top) * hour, 1);
+        const lane = width - 4 - (lanes - piece.lane + 1) * 9;
         const block = piece.kind === "holiday"
-          ? svg("rect", {x: x + 2, y, width: width - 4, height: h, class: "holiday", fill: "url(#hatch)"})
-          : svg("rect", {x: x + 4, y, width: width - 8, height: h, class: `block ${piece.kind}`});
+          ? svg("rect", {x: x + 2, y, width: width - 4 - lanes * 9, height: h, class: "holiday", fill: "url(#hatch)"})
+          : piece.kind === "schedule"
+            ? svg("rect", {x: x + lane, y, width: 7, height: h, class: `lane lane-${piece.lane}`})
+            : svg("rect", {x: x + 4, y, width: width - 8 - lanes * 9, height: h, class: `block ${piece.kind}`});
         block.append(svg("title", {}, pieceTitle(piece, zone)));
         group.append(block);
       }
@@ -412,17 +454,25 @@
       if (ms >= start && ms < end) found.push({...wall(ms, zone), kind, label: `${label}: ${longTime(ms, zone)}`});
     };
     add(Date.now(), "now", "Now");
+    for (const day of coverage.days) {
+      if (day.takes_effect.length) {
+        add(Date.parse(day.periods[0].from), "version", "Takes effect: "
+          + day.takes_effect.map((f) => `${f.kind} ${f.id} ${f.version}`).join(", "));
+      }
+    }
     if (state.decision) add(Date.parse(state.decision.received_at), "request", "The what-if request");
     return found;
   }
 
   function drawCoverageText(coverage, zone) {
     const items = columnsOf(coverage, zone).map((column) => {
-      const pieces = column.pieces.filter((p) => !["holiday", "outside"].includes(p.kind))
+      const pieces = column.pieces.filter((p) => !["holiday", "outside", "schedule"].includes(p.kind))
         .map((p) => pieceTitle(p, zone));
       const head = dateLabel(column.date, {weekday: "long", day: "numeric", month: "long"})
         + (column.holidays.length ? ` (${column.holidays.join(", ")})` : "");
-      return el("li", {}, el("strong", {}, head), el("ul", {}, ...pieces.map((p) => el("li", {}, p))));
+      const news = column.takesEffect.length ? [" ", el("em", {}, "takes effect: "
+        + column.takesEffect.map((f) => `${f.kind} ${f.id} ${f.version}`).join(", "))] : [];
+      return el("li", {}, el("strong", {}, head), ...news, el("ul", {}, ...pieces.map((p) => el("li", {}, p))));
     });
     $("coverage-text").replaceChildren(...items);
   }
@@ -466,8 +516,8 @@
       d.billable ? `Billable at ${d.hourly_rate.amount} ${d.hourly_rate.currency} per hour`
         + (d.notice_required ? "; the customer must be notified before any charge." : ".") : "Not billable.",
       d.respond_by ? `Respond by ${longTime(Date.parse(d.respond_by), zone)}.` : "No response deadline.",
-      `Handled first by: ${d.route.team}.`,
-      `Escalates to: ${d.escalation.team}` + (d.escalation.via ? ` via ${d.escalation.via}.` : "."),
+      `Handled first by: ${label(d.route.team)}.`,
+      `Escalates to: ${label(d.escalation.team)}` + (d.escalation.via ? ` via ${label(d.escalation.via)}.` : "."),
     ];
     const trace = el("ol", {class: "trace"}, ...d.trace.map((t) =>
       el("li", {}, code(`${t.file}:${t.line}`), " ", t.rule)));

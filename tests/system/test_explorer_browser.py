@@ -119,7 +119,9 @@ def calendar_of(driver, week_of: str):
 
 
 def wait_for_policy_set(driver) -> None:
+    # The files are on the page as served; the reload status is the script's, once it has asked the API.
     wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#policy-files tbody tr"), "no policy files listed")
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#reload-status p"), "no reload status shown")
 
 
 def severe_messages(driver) -> list[str]:
@@ -222,7 +224,7 @@ def test_the_calendar_shows_thanksgiving_2026_without_support_hours(browser, bas
                                                                         "Wed 25 Nov")]
     # The same week as text, for those who cannot see the picture.
     as_text = browser.find_element(By.ID, "coverage-text").get_attribute("textContent")
-    assert "Thursday 26 November (Thanksgiving Day)Emergency support only: Thu 26 Nov 00:00 to 24:00 CST" in as_text
+    assert "Thursday 26 November (Thanksgiving Day)Off hours: Thu 26 Nov 00:00 to 24:00 CST" in as_text
     holidays = browser.find_element(By.ID, "holidays").text.splitlines()
     assert holidays[0] == "Thu, 26 Nov 2026 Thanksgiving Day"
     assert "week_of=2026-11-26" in browser.current_url  # a link to this week, to share
@@ -259,7 +261,9 @@ def test_the_what_if_form_gives_the_billable_after_hours_decision(browser, base_
     assert "Outside support hours." in text and "Emergency: no." in text and "Designated contact: yes." in text
     assert "Billable at 200.00 USD per hour; the customer must be notified before any charge." in text
     assert "Respond by Monday 30 November, 11:00 CST." in text
-    assert "Handled first by: emergency_on_call." in text
+    # In the plan's words (its labels), not the rules' identifiers.
+    assert "Handled first by: the emergency support team on call." in text
+    assert "Escalates to: the customer support liaison." in text and "emergency_on_call" not in text
     # The rules listed are the API's own trace for the same request, each with its file:line.
     status, expected = http("POST", base_url + "/v1/decisions", make_request(
         "2026-11-28T22:30:00-06:00", "phone", "usage_question", DESIGNATED))
@@ -390,4 +394,76 @@ def test_a_refused_reload_is_shown_with_each_error_at_its_file_and_line(browser,
         assert len(errors) == 1 and errors[0].startswith(f"{PLAN}:{line}:")
         assert "unknown_time_zone" in errors[0] and "America/Chicagoo" in errors[0]
         screenshot(browser, output_dir, "reload-refused")
+        assert severe_messages(browser) == []
+
+
+def test_without_its_script_the_page_shows_the_week_as_text(tmp_path, base_url, output_dir):
+    # As `chromium --headless --screenshot` sees a page before (or without) its script: the first view is served.
+    require_browser()
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
+    options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        driver.get(base_url + "/?customer=demo-city&week_of=2026-11-26")
+        text = driver.find_element(By.ID, "coverage-text").text
+        assert "Thursday 26 November (Thanksgiving Day)" in text and "Support hours: Mon 23 Nov 07:00 to 19:00 CST" in text
+        assert "The calendar is drawn by the page's script" in driver.find_element(By.ID, "calendar").text
+        assert driver.find_elements(By.CSS_SELECTOR, "#calendar svg") == []  # the script did not run
+        assert driver.find_element(By.ID, "customer").get_attribute("value") == "demo-city"
+        assert "Off hours" in driver.find_element(By.ID, "legend").text
+        # The form still works: "Show" loads another week, rendered on the server.
+        field = driver.find_element(By.ID, "week-of")
+        driver.execute_script("arguments[0].value = '2026-12-23'", field)
+        driver.find_element(By.ID, "show-week").click()
+        # A new page: wait for it whole (an element of the old one goes stale as it is replaced).
+        wait(driver, lambda d: "week_of=2026-12-23" in d.current_url
+             and d.execute_script("return document.readyState") == "complete", "no other week loaded")
+        assert "Christmas Day" in driver.find_element(By.ID, "coverage-text").text
+        assert "customer=demo-city" in driver.current_url
+        assert driver.find_elements(By.CSS_SELECTOR, "#calendar svg") == []
+        screenshot(driver, output_dir, "without-script")
+    finally:
+        driver.quit()
+
+
+def test_the_premium_contract_draws_each_of_its_schedules(browser, base_url, output_dir):
+    browser.get(base_url + "/?customer=harbor-county&week_of=2026-12-23")
+    svg = calendar_of(browser, "2026-12-21")
+    assert svg.get_attribute("data-zone") == "America/Los_Angeles"
+    summary = browser.find_element(By.ID, "coverage-summary").text
+    assert "in America/Los_Angeles (the customer's own time zone)" in summary
+    # Around the clock: open all week, a lane in every day; follow the sun (24x5) closed on Christmas Day.
+    lanes = {day: [t.get_attribute("textContent") for t in svg.find_elements(
+        By.CSS_SELECTOR, f"g.day[data-date='{day}'] rect.lane > title")] for day in ("2026-12-21", "2026-12-25")}
+    assert any(t.startswith("around the clock: open: Mon 21 Dec 00:00 to 24:00 PST") for t in lanes["2026-12-21"])
+    assert any(t.startswith("follow the sun: open: Mon 21 Dec 00:00 to 24:00 PST") for t in lanes["2026-12-21"])
+    assert [t.split(":")[0] for t in lanes["2026-12-25"]] == ["around the clock"]
+    schedules = browser.find_element(By.ID, "schedules").text.splitlines()
+    assert schedules[0].startswith("support hours (America/Los_Angeles, the customer's own time zone)")
+    assert schedules[1].startswith("around the clock (UTC): Severity 1 and 2 from a designated contact")
+    assert schedules[2].startswith("follow the sun (America/Los_Angeles): Severity 2 from anyone else")
+    screenshot(browser, output_dir, "premium-schedules")
+    assert severe_messages(browser) == []
+
+
+def test_the_day_a_new_plan_version_takes_effect_is_marked(browser, tmp_path, output_dir):
+    from support import with_plan_2027
+    folder = with_plan_2027(tmp_path / "policy", suites=False)
+    with serving(create_app({"POLICIES": folder / "policies", "RULES": folder / "rules"})) as url:
+        browser.get(url + "/?customer=demo-city&week_of=2026-12-30")
+        svg = calendar_of(browser, "2026-12-28")
+        friday = svg.find_element(By.CSS_SELECTOR, "g.day[data-date='2027-01-01']")
+        assert "new-version" in friday.get_attribute("class")
+        assert "New: plan 2027.1" in friday.text
+        assert not svg.find_elements(By.CSS_SELECTOR, "g.day.new-version:not([data-date='2027-01-01'])")
+        marker = svg.find_element(By.CSS_SELECTOR, "g.marker.version > title").get_attribute("textContent")
+        assert marker == "Takes effect: plan central-standard 2027.1: Friday 1 January, 00:00 CST"
+        summary = browser.find_element(By.ID, "coverage-summary").text
+        assert ("Contract versions in effect: contract 2026.1, plan central-standard 2026.1 from Monday 28 December; "
+                "contract 2026.1, plan central-standard 2027.1 from Friday 1 January.") in summary
+        screenshot(browser, output_dir, "new-version")
         assert severe_messages(browser) == []
