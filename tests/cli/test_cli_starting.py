@@ -66,7 +66,7 @@ def test_init_writes_a_policy_repository_whose_policies_validate_and_pass_their_
 
 
 def test_every_modeline_of_a_new_repository_points_at_the_schema_of_its_kind(started):
-    kinds = {"plan": 0, "customer": 0, "ruleset": 0, "suite": 0}
+    kinds = {"plan": 0, "customer": 0, "ruleset": 0, "suite": 0, "integration": 0}
     for path in sorted(started.rglob("*.yaml")):
         if ".github" in path.parts or path.name == ".pre-commit-config.yaml":
             continue

@@ -89,13 +89,13 @@ def _line_of(text: str, needle: str) -> int:
 
 class Tree:
     """A copy of the shipped central-standard contract (policies/ and rules/ without the policy tests and the
-    premium plan) under ``root``: every file takes part in every decision, so a decision carries the set's
-    digest."""
+    premium plan, and without the ticketing integrations, which map to premium words) under ``root``: every
+    file takes part in every decision, so a decision carries the set's digest."""
 
     def __init__(self, root: Path):
         self.root = root
         self.policies, self.rules = root / "policies", root / "rules"
-        apart = shutil.ignore_patterns("tests", "premium-24x7", "harbor-county.yaml", "premium")
+        apart = shutil.ignore_patterns("tests", "premium-24x7", "harbor-county.yaml", "premium", "integrations")
         shutil.copytree(shipped("policies"), self.policies, ignore=apart)
         shutil.copytree(shipped("rules"), self.rules, ignore=apart)
         self.base = {rel: (root / rel).read_text(encoding="utf-8") for rel in self.files()}
