@@ -9,6 +9,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from supportpolicy.server.storage.idempotency import STATEMENTS as KEY_STATEMENTS
 from supportpolicy.server.storage.log import INDEXES, DecisionLog, table
 from supportpolicy.server.storage.migrate import v1_to_v2
 
@@ -20,6 +21,12 @@ class _Transaction:
     def scalar(self, sql: str, parameters=()):
         row = self.connection.execute(sql, parameters).fetchone()
         return row[0] if row else None
+
+    def rows(self, sql: str, parameters=()) -> list:
+        return self.connection.execute(sql, parameters).fetchall()
+
+    def execute(self, sql: str, parameters=()) -> int:
+        return self.connection.execute(sql, parameters).rowcount
 
     def insert(self, sql: str, rows: list) -> None:
         self.connection.executemany(sql, rows)
@@ -179,8 +186,8 @@ def _setup_sqlite(connection) -> None:
         if columns and "seq" not in columns:
             v1_to_v2(connection.execute, "INTEGER PRIMARY KEY AUTOINCREMENT", "json_extract(decision, '$.ticket_id')")
         connection.execute(table("INTEGER PRIMARY KEY AUTOINCREMENT"))
-        for index in INDEXES:
-            connection.execute(index)
+        for statement in INDEXES + KEY_STATEMENTS:
+            connection.execute(statement)
         connection.execute("COMMIT")
     except BaseException:
         if connection.in_transaction:
