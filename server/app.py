@@ -25,9 +25,11 @@ request_log = logging.getLogger("supportpolicy.requests")
 
 # The scope each endpoint needs when tokens are configured; others are open
 # (liveness, the OpenAPI document, problem types, the explorer's static files).
-SCOPE_OF = {"decide": "decide", "logged_decision": "read", "logged_decisions": "read", "customer": "read",
-            "customers": "read", "customer_coverage": "read", "policies": "read", "status": "read",
-            "reload": "admin", "prometheus": "metrics"}
+SCOPE_OF = {"decide": "decide", "decide_batch": "decide", "logged_decision": "read", "logged_decisions": "read",
+            "customer": "read", "customers": "read", "customer_coverage": "read", "policies": "read",
+            "status": "read", "reload": "admin", "prometheus": "metrics"}
+# A dry run (?dry_run=true) logs nothing: reading, not deciding, so either scope will do.
+DRY_RUN_SCOPES = ("read", "decide")
 # The policy explorer: static files only; the page asks the API above for everything it shows.
 EXPLORER = Path(__file__).parent / "explorer"
 EXPLORER_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -122,8 +124,13 @@ def create_app(config: dict | None = None) -> Flask:
             return problems.problem(401, "unauthorized", "Unauthorized",
                                     "send a valid token: Authorization: Bearer <token>",
                                     headers={"WWW-Authenticate": 'Bearer realm="supportpolicy"'})
-        if scope not in token.scopes:
-            return problems.problem(403, "forbidden", "Forbidden", f"this token lacks the {scope} scope")
+        # Exactly the value the view takes for a dry run: any other is decided and logged, and needs decide.
+        scopes = DRY_RUN_SCOPES if scope == "decide" and current.args.get("dry_run") == "true" else (scope,)
+        if token.scopes.isdisjoint(scopes):
+            lacks = f"the {scope} scope" if len(scopes) == 1 else "both the read and the decide scope (a dry run " \
+                "takes either)"
+            return problems.problem(403, "forbidden", "Forbidden", f"this token lacks {lacks}")
+        current.environ["supportpolicy.client"] = token.name  # whose idempotency keys the request's are
         return None
 
     @app.after_request
