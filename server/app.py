@@ -125,7 +125,8 @@ def create_app(config: dict | None = None) -> Flask:
                                     "send a valid token: Authorization: Bearer <token>",
                                     headers={"WWW-Authenticate": 'Bearer realm="supportpolicy"'})
         # Exactly the value the view takes for a dry run: any other is decided and logged, and needs decide.
-        scopes = DRY_RUN_SCOPES if scope == "decide" and current.args.get("dry_run") == "true" else (scope,)
+        scopes = DRY_RUN_SCOPES if scope == "decide" and current.args.getlist("dry_run") == ["true"] \
+            else (scope,)
         if token.scopes.isdisjoint(scopes):
             lacks = f"the {scope} scope" if len(scopes) == 1 else "both the read and the decide scope (a dry run " \
                 "takes either)"
