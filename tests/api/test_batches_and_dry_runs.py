@@ -10,7 +10,6 @@ import json
 import re
 
 import pytest
-from logstores import store  # noqa: F401  (the fixture: each store in turn)
 
 from supportpolicy.server import create_app
 from supportpolicy.server.auth import add_token, load_tokens
@@ -23,7 +22,7 @@ GOOD = make_request(SATURDAY_NIGHT, "phone", email=DESIGNATED, ticket_id="T-1")
 
 
 @pytest.fixture()
-def served(store, policy_set):  # noqa: F811
+def served(store, policy_set):
     log = store.open()
     log.setup()
     metrics = Metrics()
@@ -157,7 +156,7 @@ def test_a_misspelt_dry_run_is_refused_and_logs_nothing(served):
     assert store.ids() == []
 
 
-def test_a_dry_run_needs_the_read_or_decide_scope_and_a_real_one_decide(store, policy_set, tmp_path):  # noqa: F811
+def test_a_dry_run_needs_the_read_or_decide_scope_and_a_real_one_decide(store, policy_set, tmp_path):
     path = tmp_path / "tokens.json"
     secrets = {name: add_token(path, name, scopes) for name, scopes in
                (("explorer", ["read"]), ("ticketing", ["decide"]), ("prometheus", ["metrics"]))}

@@ -11,7 +11,6 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from logstores import store  # noqa: F401  (the fixture: each store in turn)
 
 from supportpolicy.server import create_app
 from supportpolicy.server.auth import add_token, load_tokens
@@ -23,7 +22,7 @@ BODY = make_request(SATURDAY_NIGHT, "phone", email=DESIGNATED, ticket_id="T-1001
 
 
 @pytest.fixture()
-def api(store, policy_set):  # noqa: F811
+def api(store, policy_set):
     log = store.open()
     log.setup()  # the table, before a test reads it raw
     return create_app({"POLICY_SET": policy_set, "DECISION_LOG": log}).test_client(), log, store
@@ -125,7 +124,7 @@ def test_requests_sent_at_once_with_one_key_make_one_record(api):
     assert store.ids() == [json.loads(answers[0][1])["decision_id"]]
 
 
-def test_a_key_lives_as_long_as_the_decision_it_gave(api, store, policy_set):  # noqa: F811
+def test_a_key_lives_as_long_as_the_decision_it_gave(api, store, policy_set):
     client, _, _ = api
     first = post(client, BODY, "k-5").get_json()
     kept = store.open(retain_days=30)
@@ -139,7 +138,7 @@ def test_a_key_lives_as_long_as_the_decision_it_gave(api, store, policy_set):  #
     assert again["decision_id"] != first["decision_id"] and store.ids() == [again["decision_id"]]
 
 
-def test_each_token_has_keys_of_its_own(store, policy_set, tmp_path):  # noqa: F811
+def test_each_token_has_keys_of_its_own(store, policy_set, tmp_path):
     path = tmp_path / "tokens.json"
     secrets = {name: add_token(path, name, ["decide"]) for name in ("zendesk", "jira")}
     log = store.open()

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from logstores import store  # noqa: F401  (the fixture: each store in turn)
 
 from supportpolicy.engine.decide.decision import new_decision_id
 from supportpolicy.server import create_app
@@ -16,7 +15,7 @@ from support import make_request
 
 
 @pytest.fixture()
-def api(store, policy_set):  # noqa: F811
+def api(store, policy_set):
     log = store.open()
     return create_app({"POLICY_SET": policy_set, "DECISION_LOG": log}).test_client(), log
 
