@@ -10,7 +10,7 @@ from pathlib import Path
 
 import orjson
 from flask import Flask, g, request
-from werkzeug.routing import Map
+from werkzeug.routing import BaseConverter, Map
 
 from supportpolicy.engine.resources import default_roots
 from supportpolicy.server import problems
@@ -47,6 +47,13 @@ class _Routes(Map):
     def __init__(self, *args, **kwargs):
         kwargs["merge_slashes"] = False
         super().__init__(*args, **kwargs)
+
+
+class _DecisionId(BaseConverter):
+    """A decision id in a path: any segment but ``batch``, which is POST /v1/decisions/batch's, so that
+    GET /v1/decisions/batch is a 405 naming POST rather than a look-up of a decision called "batch"."""
+
+    regex = r"(?!batch$)[^/]+"
 
 
 class _App(Flask):
@@ -150,6 +157,7 @@ def create_app(config: dict | None = None) -> Flask:
             "decision_id": g.get("decision_id"), "problem": problem_type})
         return response
 
+    app.url_map.converters["decision_id"] = _DecisionId
     views = Views(app, live, log, metrics, spec, app.config["RELOAD_NOTIFY"])
     for rule, method, endpoint in ROUTES:
         # "/" answers an empty path too (a request line in absolute form, without one) rather than redirect it

@@ -22,7 +22,7 @@ ROUTES = (
     ("/v1/decisions", "POST", "decide"),
     ("/v1/decisions/batch", "POST", "decide_batch"),
     ("/metrics", "GET", "prometheus"),
-    ("/v1/decisions/<decision_id>", "GET", "logged_decision"),
+    ("/v1/decisions/<decision_id:decision_id>", "GET", "logged_decision"),
     ("/v1/decisions", "GET", "logged_decisions"),
     ("/v1/customers/<customer_id>", "GET", "customer"),
     ("/v1/customers", "GET", "customers"),
