@@ -14,10 +14,14 @@ decision table:
   metrics, request log and encoding as served; nothing decided per request);
 - no log: ``supportpolicy serve --no-decision-log``;
 - SQLite log: ``supportpolicy serve`` as users run it, with its decision log;
-- PostgreSQL log: ``supportpolicy serve --decision-log URL``, with --postgres.
+- PostgreSQL log: ``supportpolicy serve --decision-log URL``, with --postgres;
+- SQLite log, batches (and PostgreSQL log, batches, with --postgres): the same
+  server driven with POST /v1/decisions/batch, 100 requests a batch, each
+  batch decided and logged in one transaction (--no-batches leaves them out).
 
 It reports, per server, the median over the rounds of requests per second
-and of the 99th percentile latency, and the ratios the targets are set on.
+and of the 99th percentile latency, decisions per second (100 a request for
+batches), and the ratios and rates the targets are set on.
 wrk comes from Debian's packages (apt install wrk). Loopback only.
 """
 from __future__ import annotations
@@ -32,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import urllib.request
 from pathlib import Path
 
 from bench_decisions import HOST, Server, _stop_all, request_mix
@@ -42,7 +47,8 @@ from common import log
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {"log_over_nolog": 0.8, "log_p99_over_nolog_p99": 2.0, "nolog_over_fixed": 0.9, "fixed_over_bare": 0.85,
-           "postgres_over_nolog": 0.7}
+           "postgres_over_nolog": 0.7, "batch_decisions_per_s": 10_000}
+BATCH = 100  # requests a batch
 
 
 def servers(workdir: Path, workers: int, postgres: str | None) -> list[Server]:
@@ -62,8 +68,48 @@ def servers(workdir: Path, workers: int, postgres: str | None) -> list[Server]:
     return found
 
 
-def wrk(port: int, bodies: Path, duration: float, connections: int, threads: int) -> dict:
-    env = dict(os.environ, SUPPORTPOLICY_BODIES=str(bodies))
+class Drive:
+    """One column of the table: a server, driven with these bodies at this path, ``per_request`` decisions each."""
+
+    def __init__(self, name: str, server: Server, bodies: Path, path: str = "/v1/decisions", per_request: int = 1):
+        self.name, self.server, self.bodies, self.path, self.per_request = name, server, bodies, path, per_request
+
+    def check(self) -> None:
+        """Every request of the first body decided: wrk counts a batch whose requests were refused as a 200."""
+        first = self.bodies.read_text(encoding="utf-8").splitlines()[0].encode()
+        request = urllib.request.Request(f"http://{HOST}:{self.server.port}{self.path}", data=first,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.loads(response.read())
+        refused = [r for r in answer["results"] if r["status"] != 200]
+        if refused:
+            raise RuntimeError(f"{self.name}: {len(refused)} requests of a body refused: {refused[0]}")
+
+    def run(self, duration: float, connections: int, threads: int) -> dict:
+        found = wrk(self.server.port, self.bodies, duration, connections, threads, self.path)
+        found["decisions_per_s"] = found["requests_per_s"] * self.per_request
+        return found
+
+
+def drives(started: list[Server], bodies: Path, batches: Path | None) -> list[Drive]:
+    found = [Drive(server.name, server, bodies) for server in started]
+    if batches is not None:
+        found += [Drive(f"{server.name}_batch", server, batches, "/v1/decisions/batch", BATCH) for server in started
+                  if server.name in ("sqlite", "postgres")]
+    return found
+
+
+def batch_lines(mix: list[dict]) -> str:
+    """Batches of BATCH requests, one a line, taking the mix in turn (each batch starting further on)."""
+    lines = []
+    for start in range(0, len(mix), 7):
+        lines.append(json.dumps({"requests": [mix[(start + n) % len(mix)] for n in range(BATCH)]}) + "\n")
+    return "".join(lines)
+
+
+def wrk(port: int, bodies: Path, duration: float, connections: int, threads: int,
+        path: str = "/v1/decisions") -> dict:
+    env = dict(os.environ, SUPPORTPOLICY_BODIES=str(bodies), SUPPORTPOLICY_PATH=path)
     done = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--latency",
                            "-s", str(HERE / "wrk" / "decisions.lua"), f"http://{HOST}:{port}"],
                           capture_output=True, text=True, env=env, timeout=duration + 60)
@@ -85,6 +131,7 @@ def parse_wrk(text: str) -> dict:
 
 def median_of(runs: list[dict]) -> dict:
     return {"requests_per_s": statistics.median(r["requests_per_s"] for r in runs),
+            "decisions_per_s": statistics.median(r["decisions_per_s"] for r in runs),
             "p99_ms": statistics.median(r["p99_ms"] for r in runs),
             "non_2xx": sum(r["non_2xx"] for r in runs), "socket_errors": sum(r["socket_errors"] for r in runs),
             "rounds": runs}
@@ -97,6 +144,8 @@ def ratios(result: dict) -> dict:
              "nolog_over_fixed": rate["nolog"] / rate["fixed"], "fixed_over_bare": rate["fixed"] / rate["bare"]}
     if "postgres" in rate:
         found["postgres_over_nolog"] = rate["postgres"] / rate["nolog"]
+    if "sqlite_batch" in result:  # decisions a second with the log on, in batches of BATCH
+        found["batch_decisions_per_s"] = result["sqlite_batch"]["decisions_per_s"]
     return found
 
 
@@ -108,16 +157,17 @@ def render(report: dict) -> str:
     lines = [f"supportpolicy over HTTP: wrk {report['threads']} threads, {report['connections']} connections, "
              f"{report['duration']:g} s rounds x {report['rounds']}, {report['workers']} workers each; "
              f"Python {report['python']}, {report['cpus']} CPUs, load average {report['load_average']}",
-             f"    {'server':10} {'req/s':>9} {'p99':>9} {'errors':>7}   rounds (req/s)"]
+             f"    {'server':14} {'req/s':>9} {'decisions/s':>12} {'p99':>9} {'errors':>7}   rounds (req/s)"]
     for name, r in report["servers"].items():
         rounds = ", ".join(f"{x['requests_per_s']:,.0f}" for x in r["rounds"])
-        lines.append(f"    {name:10} {r['requests_per_s']:>9,.0f} {r['p99_ms']:>7.1f}ms "
+        lines.append(f"    {name:14} {r['requests_per_s']:>9,.0f} {r['decisions_per_s']:>12,.0f} {r['p99_ms']:>7.1f}ms "
                      f"{r['non_2xx'] + r['socket_errors']:>7}   {rounds}")
     lines.append("")
     for name, value in report["ratios"].items():
         target = TARGETS[name]
         sign = "<=" if name.startswith("log_p99") else ">="
-        lines.append(f"    {name:26} {value:>6.2f}   target {sign} {target:g}   {'ok' if met(name, value) else 'MISS'}")
+        shown = f"{value:>9,.0f}" if value >= 100 else f"{value:>9.2f}"
+        lines.append(f"    {name:26} {shown}   target {sign} {target:g}   {'ok' if met(name, value) else 'MISS'}")
     return "\n".join(lines)
 
 
@@ -129,6 +179,8 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--postgres", metavar="URL", help="also a server logging to this PostgreSQL database")
+    parser.add_argument("--no-batches", action="store_true",
+                        help=f"leave out the logging servers driven with batches of {BATCH}")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     common.interrupt_on_signals()
@@ -137,19 +189,24 @@ def main(argv=None) -> int:
         workdir = Path(scratch)
         bodies = workdir / "bodies.jsonl"
         bodies.write_text("".join(json.dumps(b) + "\n" for b in request_mix()), encoding="utf-8")
+        batches = None if args.no_batches else workdir / "batches.jsonl"
+        if batches is not None:
+            batches.write_text(batch_lines(request_mix()), encoding="utf-8")
         runs = {}
         with common.Serving("bench_http", stop, lambda: _stop_all(started)) as serving:
             for server in servers(workdir, args.workers, args.postgres):
                 started.append(server)
                 log(f"starting {server.name} on port {server.port} ...")
                 server.start()
-            for server in started:  # warm every worker
-                wrk(server.port, bodies, 1.0, args.connections, args.threads)
+            plan = drives(started, bodies, batches)
+            for drive in plan:  # warm every worker, on every path
+                if drive.per_request > 1:
+                    drive.check()
+                drive.run(1.0, args.connections, args.threads)
             for n in range(args.rounds):
-                for server in started:
-                    log(f"round {n + 1}: {server.name} ...")
-                    runs.setdefault(server.name, []).append(
-                        wrk(server.port, bodies, args.duration, args.connections, args.threads))
+                for drive in plan:
+                    log(f"round {n + 1}: {drive.name} ...")
+                    runs.setdefault(drive.name, []).append(drive.run(args.duration, args.connections, args.threads))
         if serving.exit_code is not None:
             return serving.exit_code
     result = {name: median_of(r) for name, r in runs.items()}

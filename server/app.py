@@ -10,7 +10,7 @@ from pathlib import Path
 
 import orjson
 from flask import Flask, g, request
-from werkzeug.routing import Map
+from werkzeug.routing import BaseConverter, Map
 
 from supportpolicy.engine.resources import default_roots
 from supportpolicy.server import problems, webhooks
@@ -25,9 +25,11 @@ request_log = logging.getLogger("supportpolicy.requests")
 
 # The scope each endpoint needs when tokens are configured; others are open
 # (liveness, the OpenAPI document, problem types, the explorer's static files).
-SCOPE_OF = {"decide": "decide", "logged_decision": "read", "logged_decisions": "read", "customer": "read",
-            "customers": "read", "customer_coverage": "read", "policies": "read", "status": "read",
-            "reload": "admin", "prometheus": "metrics"}
+SCOPE_OF = {"decide": "decide", "decide_batch": "decide", "logged_decision": "read", "logged_decisions": "read",
+            "customer": "read", "customers": "read", "customer_coverage": "read", "policies": "read",
+            "status": "read", "reload": "admin", "prometheus": "metrics"}
+# A dry run (?dry_run=true) logs nothing: reading, not deciding, so either scope will do.
+DRY_RUN_SCOPES = ("read", "decide")
 # The policy explorer: its page, with a first view rendered here, and static files; the script asks the
 # API above for everything else.
 EXPLORER = Path(__file__).parent / "explorer"
@@ -46,6 +48,13 @@ class _Routes(Map):
     def __init__(self, *args, **kwargs):
         kwargs["merge_slashes"] = False
         super().__init__(*args, **kwargs)
+
+
+class _DecisionId(BaseConverter):
+    """A decision id in a path: any segment but ``batch``, which is POST /v1/decisions/batch's, so that
+    GET /v1/decisions/batch is a 405 naming POST rather than a look-up of a decision called "batch"."""
+
+    regex = r"(?!batch$)[^/]+"
 
 
 class _App(Flask):
@@ -123,8 +132,14 @@ def create_app(config: dict | None = None) -> Flask:
             return problems.problem(401, "unauthorized", "Unauthorized",
                                     "send a valid token: Authorization: Bearer <token>",
                                     headers={"WWW-Authenticate": 'Bearer realm="supportpolicy"'})
-        if scope not in token.scopes:
-            return problems.problem(403, "forbidden", "Forbidden", f"this token lacks the {scope} scope")
+        # Exactly the value the view takes for a dry run: any other is decided and logged, and needs decide.
+        scopes = DRY_RUN_SCOPES if scope == "decide" and current.args.getlist("dry_run") == ["true"] \
+            else (scope,)
+        if token.scopes.isdisjoint(scopes):
+            lacks = f"the {scope} scope" if len(scopes) == 1 else "both the read and the decide scope (a dry run " \
+                "takes either)"
+            return problems.problem(403, "forbidden", "Forbidden", f"this token lacks {lacks}")
+        current.environ["supportpolicy.client"] = token.name  # whose idempotency keys the request's are
         return None
 
     @app.after_request
@@ -143,6 +158,7 @@ def create_app(config: dict | None = None) -> Flask:
             "decision_id": g.get("decision_id"), "problem": problem_type})
         return response
 
+    app.url_map.converters["decision_id"] = _DecisionId
     # The explorer's page is open; it shows the policy in its first view only when reading needs no token.
     views = Views(app, live, log, metrics, spec, app.config["RELOAD_NOTIFY"], public=tokens is None)
     for rule, method, endpoint in ROUTES:

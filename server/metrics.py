@@ -31,6 +31,12 @@ class Metrics:
         self.decisions = Counter("supportpolicy_decisions", "Decisions made, by who handles them first, "
                                  "whether billable and whether an emergency.",
                                  ["route_team", "billable", "emergency"], registry=self.registry)
+        self.dry_runs = Counter("supportpolicy_dry_runs", "Dry runs: requests decided without being logged "
+                                "(POST /v1/decisions?dry_run=true); not counted in supportpolicy_decisions.",
+                                registry=self.registry)
+        self.replays = Counter("supportpolicy_idempotent_replays", "Retried requests (the same Idempotency-Key and "
+                               "body) answered with the decision first given; not counted again in "
+                               "supportpolicy_decisions.", registry=self.registry)
         self.latency = Histogram("supportpolicy_request_duration_seconds", "Time to answer a request.",
                                  ["endpoint"], buckets=LATENCY_BUCKETS, registry=self.registry)
         self.problems = Counter("supportpolicy_problems", "Problem documents returned, by problem type.",
@@ -53,6 +59,10 @@ class Metrics:
     def decided(self, route_team: str, billable: bool, emergency: bool) -> None:
         self._child(self.decisions, route_team, "true" if billable else "false",
                     "true" if emergency else "false").inc()
+
+    def refused(self, problem_type: str) -> None:
+        """A problem that is not the answer's own: one request of a batch refused."""
+        self._child(self.problems, problem_type).inc()
 
     def answered(self, endpoint: str, seconds: float, problem_type: str | None) -> None:
         self._child(self.latency, endpoint).observe(seconds)

@@ -73,6 +73,21 @@ def components() -> dict:
         "Decision": _component("decision"),
         "Problem": _component("problem"),
         "PolicyFile": policy_file,
+        "DecisionBatch": {
+            "type": "object", "required": ["requests"], "additionalProperties": False,
+            "properties": {"requests": {
+                "type": "array", "minItems": 1, "maxItems": 100,
+                "description": "Decision requests (DecisionRequest), each checked on its own: one that is not "
+                               "valid is refused in its result, and the others are decided.",
+                "items": {"description": "A decision request (DecisionRequest)."}}}},
+        "BatchResults": {
+            "type": "object", "required": ["results"], "additionalProperties": False,
+            "properties": {"results": {"type": "array", "items": {"oneOf": [
+                {"type": "object", "required": ["status", "decision"], "additionalProperties": False,
+                 "properties": {"status": {"const": 200}, "decision": ref("Decision")}},
+                {"type": "object", "required": ["status", "problem"], "additionalProperties": False,
+                 "properties": {"status": {"type": "integer", "minimum": 400, "maximum": 599},
+                                "problem": ref("Problem")}}]}}}},
         "LogRecord": {
             "type": "object",
             "required": ["decision_id", "decided_at", "customer", "received_at", "policy_digest", "request",

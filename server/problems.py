@@ -24,7 +24,17 @@ PROBLEM_TYPES = {
     "payload-too-large": "The request body is larger than the server accepts (1 MiB).",
     "limit-exceeded": "The request body nests deeper (8 levels), holds more items in one object or array (64) "
                       "or more values in all (1,024) than the server accepts; `errors` names where.",
-    "not-found": "There is no resource at this path.",
+    "not-found": "There is no resource at this path, or no logged decision with this id (`detail` says which).",
+    "unknown-parameter": "The query names a parameter the operation does not take; `errors` names it. Nothing was "
+                         "done: a parameter is never ignored.",
+    "invalid-idempotency-key": "The Idempotency-Key header is not a key (a string of 1 to 255 visible ASCII "
+                               "characters, quoted as draft-ietf-httpapi-idempotency-key-header has it, or bare), "
+                               "is given twice, or is sent to a server that keeps no decision log and so cannot "
+                               "recognise a retry.",
+    "idempotency-key-reused": "The Idempotency-Key was first sent with a different request body; nothing was "
+                              "decided or logged. Send the first body again to get its decision, or use a new key.",
+    "invalid-batch": "The batch is not {\"requests\": [1 to 100 decision requests]}; `errors` names where. No "
+                     "request of it was decided.",
     "unauthorized": "The request has no valid bearer token (Authorization: Bearer <token>).",
     "webhook-unauthorized": "The webhook call does not come from the ticketing system: a Zendesk call unsigned, "
                             "signed with another secret, or signed more than 5 minutes from the server's clock; a "
@@ -62,11 +72,24 @@ class BodyTooLarge(RequestEntityTooLarge):
 INTERNAL_DETAIL = "the server failed to handle this request; the error has been logged"
 
 
+class NotFoundProblem(EngineError):
+    """A 404 whose detail says what is missing (a decision that was never logged), not just the path."""
+
+    status = 404
+    slug = "not-found"
+    title = "Not Found"
+
+
 def _document(status: int, slug: str, title: str, detail: str, errors=None) -> dict:
     body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
     if errors:
         body["errors"] = [e if isinstance(e, dict) else e.as_dict() for e in errors]
     return body
+
+
+def document_of(error: EngineError) -> dict:
+    """The problem document of an engine error, as a value (for one request of a batch)."""
+    return _document(error.status, error.slug, error.title, error.detail, error.errors)
 
 
 def problem(status: int, slug: str, title: str, detail: str, errors=None, headers=None) -> Response:

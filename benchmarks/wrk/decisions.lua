@@ -1,5 +1,6 @@
--- wrk script: POST /v1/decisions, cycling through the JSON bodies of the file named by SUPPORTPOLICY_BODIES
--- (one per line), each thread starting at its own place so the threads do not send the same request together.
+-- wrk script: POST to SUPPORTPOLICY_PATH (default /v1/decisions; /v1/decisions/batch with a file of batches),
+-- cycling through the JSON bodies of the file named by SUPPORTPOLICY_BODIES (one per line), each thread starting
+-- at its own place so the threads do not send the same request together.
 local bodies = {}
 for line in io.lines(os.getenv("SUPPORTPOLICY_BODIES")) do
   bodies[#bodies + 1] = line

@@ -54,16 +54,28 @@ def decode_json(raw: bytes | str, limits: Limits = LIMITS) -> object:
     keys would be decided by the second while anyone reading the first saw
     another request. Counting the keys written against the keys kept costs a
     few microseconds (docs/speed.md); only a body where they differ is read again
-    to name the key, once it is known to be within ``limits``.
+    to name the key, once it is found within ``limits``.
     """
+    body = loads(raw)
+    if maybe_repeating(raw, body):
+        repeated = repeated_keys(raw, body, limits)
+        if repeated:
+            raise duplicate_keys(repeated)
+    return body
+
+
+def loads(raw: bytes | str) -> object:
+    """Strict JSON, as decode_json reads it, before any look for repeated keys."""
     try:
-        body = orjson.loads(raw)
+        return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise MalformedRequest(f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, "
                                f"column {exc.colno}") from None
-    if _keys_written(raw) != _keys_kept(body):
-        _refuse_duplicate_keys(raw, body, limits)
-    return body
+
+
+def maybe_repeating(raw: bytes | str, body: object) -> bool:
+    """Whether the text may name a key twice in one object (the body, decoded, kept each key once)."""
+    return _keys_written(raw) != _keys_kept(body)
 
 
 _JSON_SPACE = b" \t\n\r"
@@ -120,19 +132,19 @@ def _object(pairs: list) -> dict | _Repeating:
     return _Repeating(tuple(again), nested)
 
 
-def _refuse_duplicate_keys(raw: bytes | str, body: object, limits: Limits = LIMITS) -> None:
-    """Raise MalformedRequest naming each key an object holds twice, and where; return when none does.
+def repeated_keys(raw: bytes | str, body: object, limits: Limits = LIMITS) -> list[tuple[tuple, str]]:
+    """(path of the object, key) for each key an object of the text names more than once, sorted.
 
     The limits come first: the standard library's parser, which keeps every
     member, recurses, so it only reads again a body as small and as shallow
-    as a decision request may be.
+    as ``limits`` allow.
     """
     check_limits(body, limits=limits)
     repeated, stack = [], [(json.loads(raw, object_pairs_hook=_object), ())]
     while stack:
         value, path = stack.pop()
         if isinstance(value, _Repeating):
-            repeated.extend((pointer(path), key) for key in value.repeated)
+            repeated.extend((path, key) for key in value.repeated)
             members = value.nested
         elif isinstance(value, dict):
             members = value.items()
@@ -142,14 +154,18 @@ def _refuse_duplicate_keys(raw: bytes | str, body: object, limits: Limits = LIMI
             continue
         stack.extend((member, path + (key,)) for key, member in members
                      if isinstance(member, (dict, list, _Repeating)))
-    if repeated:
-        errors = [FieldError(where, f"holds the key {_shown(key)} more than once", key=key)
-                  for where, key in sorted(repeated)]
-        places = [f"{_shown(e.key)} {'at the top level' if not e.pointer else 'in the object at ' + e.pointer}"
-                  for e in errors]
-        more = f" and {len(places) - 3} more" if len(places) > 3 else ""
-        raise MalformedRequest(f"the body names a key more than once in one object: {', '.join(places[:3])}{more}; "
-                               "send each key once", errors)
+    return sorted(repeated, key=lambda found: (pointer(found[0]), found[1]))
+
+
+def duplicate_keys(repeated: list[tuple[tuple, str]]) -> MalformedRequest:
+    """The error naming each repeated key (``repeated_keys``) and the object that holds it."""
+    errors = [FieldError(pointer(path), f"holds the key {_shown(key)} more than once", key=key)
+              for path, key in repeated]
+    places = [f"{_shown(e.key)} {'at the top level' if not e.pointer else 'in the object at ' + e.pointer}"
+              for e in errors]
+    more = f" and {len(places) - 3} more" if len(places) > 3 else ""
+    return MalformedRequest(f"the body names a key more than once in one object: {', '.join(places[:3])}{more}; "
+                            "send each key once", errors)
 
 
 def _shown(key: str) -> str:

@@ -491,7 +491,8 @@
                   category: $("category").value};
     $("decide").disabled = true;
     try {
-      state.decision = await api("/v1/decisions", body);
+      // A dry run: decided as it would be, never logged, counted or replayed as traffic; a read token will do.
+      state.decision = await api("/v1/decisions?dry_run=true", body);
       drawDecision(state.decision);
       $("calendar").replaceChildren(drawCalendar(state.coverage, displayZone()));
     } catch (error) {

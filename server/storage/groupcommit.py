@@ -4,9 +4,11 @@ A writer that finds no commit under way becomes the leader: it takes every
 batch queued so far, commits them in one transaction, and wakes the writers
 whose batches it committed. Writers that arrive during a commit queue up and
 wait; the first of them to wake after it leads the next one. Each writer
-returns only once the transaction holding its batch has committed, and gets
-that transaction's error when it failed, so nothing is acknowledged that is
-not stored, and a failure is never half-applied to a batch.
+returns only once the transaction holding its batch has committed, with what
+the commit said of each of its records (the store's answer: whether it was
+written, or what stood in its way), or gets that transaction's error when it
+failed, so nothing is acknowledged that is not stored, and a failure is never
+half-applied to a batch.
 
 With one request at a time per process (a sync worker) every writer leads its
 own commit at once; with several (threads) commits carry several batches.
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 @dataclass
 class _Batch:
     records: list
+    results: list = field(default_factory=list)
     done: bool = False
     error: BaseException | None = None
     waiting: threading.Event = field(default_factory=threading.Event)
@@ -29,13 +32,14 @@ class GroupCommit:
     MAX_RECORDS = 500  # in one transaction: a bound on how long one commit holds the log's turn
 
     def __init__(self, commit):
-        self._commit = commit  # called with a list of records, in one transaction; raises on failure
+        # Called with a list of records, in one transaction; returns one result per record; raises on failure.
+        self._commit = commit
         self._lock = threading.Lock()
         self._queue: list[_Batch] = []
         self._leading = False
 
-    def submit(self, records: list) -> None:
-        """Return once ``records`` are committed; raise the commit's error if it failed."""
+    def submit(self, records: list) -> list:
+        """Return once ``records`` are committed, with the commit's result for each; raise its error if it failed."""
         batch = _Batch(list(records))
         with self._lock:
             self._queue.append(batch)
@@ -55,6 +59,7 @@ class GroupCommit:
                 batch.waiting.wait()
         if batch.error is not None:
             raise batch.error
+        return batch.results
 
     def _take(self) -> list[_Batch]:
         taken, count = [], 0
@@ -64,14 +69,17 @@ class GroupCommit:
         return taken
 
     def _lead(self, taken: list[_Batch]) -> None:
-        error = None
+        error, results = None, []
         try:
-            self._commit([record for batch in taken for record in batch.records])
+            results = self._commit([record for batch in taken for record in batch.records])
         except BaseException as exc:  # handed to every writer of the transaction, each raises it
             error = exc
         with self._lock:
+            start = 0
             for batch in taken:
                 batch.done, batch.error = True, error
+                if error is None:
+                    batch.results, start = results[start:start + len(batch.records)], start + len(batch.records)
                 batch.waiting.set()
             self._leading = False
             if self._queue:  # the next leader: a writer that queued during this commit

@@ -26,7 +26,9 @@ import orjson
 
 from supportpolicy.engine.decide.decision import Decision
 from supportpolicy.engine.errors import EngineError, FieldError, InvalidRequest
+from supportpolicy.server.storage import idempotency
 from supportpolicy.server.storage.groupcommit import GroupCommit
+from supportpolicy.server.storage.idempotency import Earlier, IdempotencyKey, IdempotencyKeyReused
 from supportpolicy.server.storage.privacy import KEEP_ALL, LogPrivacy, Masked
 
 # The columns a record writes; seq is given by the store, in commit order.
@@ -80,6 +82,8 @@ class LogRecord:
     request: dict
     decision: dict
     masked: tuple = ()  # privacy.Masked: the fields of the request as received that it does not keep so
+    # The Idempotency-Key the request came with (stored beside the record, not in it).
+    idempotency: IdempotencyKey | None = None
 
     @classmethod
     def of(cls, request: dict, decision: Decision, document: dict | None = None) -> "LogRecord":
@@ -98,7 +102,12 @@ class LogRecord:
         if self.masked or privacy.everything:
             return self
         request, masked = privacy.kept(self.request, self.decision.get("designated_contact") is True)
-        return replace(self, request=request, masked=masked)
+        key = self.idempotency
+        if key is not None and privacy.key is not None:
+            # The body's fingerprint is a hash of the request as received, e-mail included: keyed too, so that
+            # the log's reader cannot test a guessed request against it.
+            key = replace(key, fingerprint=privacy.key.fingerprint(key.fingerprint))
+        return replace(self, request=request, masked=masked, idempotency=key)
 
     def row(self) -> tuple:
         masked = orjson.dumps([m.as_json() for m in self.masked]).decode() if self.masked else None
@@ -173,34 +182,61 @@ class DecisionLog:
             return cursor.fetchall() if fetch else cursor.rowcount
 
     # -- writing ----------------------------------------------------------------
-    def write(self, record: LogRecord) -> None:
-        """Store the decision; raises DecisionLogUnavailable when it cannot be stored."""
-        self.write_many([record])
+    def write(self, record: LogRecord) -> LogRecord:
+        """Store the decision, and return the record that stands for it in the log: ``record``, or, when its
+        idempotency key was used before with the same body, the decision that use was given (and nothing is
+        written). Raises IdempotencyKeyReused when the key came with another body, DecisionLogUnavailable
+        when the decision cannot be stored."""
+        return self.write_many([record])[0]
 
-    def write_many(self, records: list[LogRecord]) -> None:
-        """Store these decisions in one transaction, all or none; committed when this returns."""
-        self._commits.submit([record.kept(self.privacy) for record in records])
+    def write_many(self, records: list[LogRecord]) -> list[LogRecord]:
+        """Store these decisions in one transaction, all or none; committed when this returns. Returns the record
+        standing for each (see write); an IdempotencyKeyReused is raised once the transaction has committed."""
+        kept = [record.kept(self.privacy) for record in records]
+        uses = self._commits.submit(kept)
         if self.retain_days is not None and time.monotonic() >= self._next_prune:
             self.prune()
+        return [record if use is None else self._first_given(stored.idempotency, use)
+                for record, stored, use in zip(records, kept, uses)]
 
-    def _commit(self, records: list[LogRecord]) -> None:
-        """One transaction for every record given (the group commit's leader calls it)."""
+    def _commit(self, records: list[LogRecord]) -> list[Earlier | None]:
+        """One transaction for every record given (the group commit's leader calls it); for each record, None
+        when it was written, else the earlier use of its idempotency key, which kept it from being written."""
         with self._lock, self._failures():
             with self._transaction() as transaction:
+                uses = idempotency.earlier_uses(transaction, self.placeholder, records)
                 last = transaction.scalar("SELECT decided_at FROM decisions ORDER BY seq DESC LIMIT 1")
-                rows = []
-                for record in records:
+                rows, keys = [], []
+                for record, use in zip(records, uses):
+                    if use is not None:
+                        continue
                     # Commit order is the log's order: a record decided earlier but committed later
                     # takes the time of the one before it, so decided_at never goes back.
                     if last and record.decided_at < last:
                         record = replace(record, decided_at=last)
                     last = record.decided_at
                     rows.append(record.row())
+                    if record.idempotency is not None:
+                        keys.append(idempotency.key_row(record))
                 marks = ", ".join([self.placeholder] * len(COLUMNS.split(",")))
-                transaction.insert(f"INSERT INTO decisions ({COLUMNS}) VALUES ({marks})", rows)
+                if rows:
+                    transaction.insert(f"INSERT INTO decisions ({COLUMNS}) VALUES ({marks})", rows)
+                if keys:
+                    transaction.insert(idempotency.insert_sql(self.placeholder), keys)
+        return uses
+
+    def _first_given(self, key: IdempotencyKey, use: Earlier) -> LogRecord:
+        if use.fingerprint != key.fingerprint:
+            raise IdempotencyKeyReused(key)
+        first = self.get(use.decision_id)
+        if first is None:  # removed by retention between the commit and now: the key went with it
+            raise DecisionLogUnavailable("the decision this Idempotency-Key gave has just been removed by "
+                                         "retention; send the request again")
+        return first
 
     def _transaction(self):
-        """A context giving a transaction (``scalar(sql)``, ``insert(sql, rows)``) on this process's
+        """A context giving a transaction (``scalar(sql)``, ``rows(sql, parameters)``, ``insert(sql, rows)``,
+        ``execute(sql, parameters)``: the rows it changed) on this process's
         connection, which holds the log's write turn (across processes and servers) from its start until
         it commits, and rolls back on any error."""
         raise NotImplementedError
@@ -210,9 +246,24 @@ class DecisionLog:
         rows = self._run(f"SELECT {COLUMNS} FROM decisions WHERE decision_id = ?", (decision_id,), fetch=True)
         return LogRecord.from_row(rows[0]) if rows else None
 
+    def keyed(self, key: IdempotencyKey) -> LogRecord | None:
+        """The decision this idempotency key gave, None when it gave none; IdempotencyKeyReused when it came with
+        another body."""
+        columns = ", ".join(f"d.{c.strip()}" for c in COLUMNS.split(","))
+        rows = self._run(f"SELECT k.fingerprint, {columns} FROM idempotency_keys k JOIN decisions d "
+                         "ON d.decision_id = k.decision_id WHERE k.scope = ? AND k.key = ?", (key.scope, key.key),
+                         fetch=True)
+        if not rows:
+            return None
+        if rows[0][0] != key.fingerprint:
+            raise IdempotencyKeyReused(key)
+        return LogRecord.from_row(rows[0][1:])
+
     def find(self, customer: str | None = None, since: datetime | None = None, until: datetime | None = None,
-             after: str | None = None, limit: int = 100) -> list[LogRecord]:
-        """Decisions made in [since, until), in the log's (commit) order, after the decision ``after``."""
+             after: str | None = None, limit: int = 100, *, ticket_id: str | None = None,
+             newest_first: bool = False) -> list[LogRecord]:
+        """Decisions made in [since, until), in the log's (commit) order or, ``newest_first``, the reverse of it,
+        after the decision ``after`` in that order."""
         where, parameters = [], []
         if after is not None:
             position = self._run("SELECT seq FROM decisions WHERE decision_id = ?", (after,), fetch=True)
@@ -220,25 +271,32 @@ class DecisionLog:
                 raise InvalidRequest(f"no logged decision has the id {after!r} given as after",
                                      [FieldError("after", "names no logged decision (it may have been removed "
                                                           "by retention); start again with since", "parameter")])
-            where.append("seq > ?")
+            where.append("seq < ?" if newest_first else "seq > ?")
             parameters.append(position[0][0])
-        for clause, value in (("customer = ?", customer), ("decided_at >= ?", since and utc_text(since)),
+        for clause, value in (("customer = ?", customer), ("ticket_id = ?", ticket_id),
+                              ("decided_at >= ?", since and utc_text(since)),
                               ("decided_at < ?", until and utc_text(until))):
             if value is not None:
                 where.append(clause)
                 parameters.append(value)
         sql = f"SELECT {COLUMNS} FROM decisions {'WHERE ' + ' AND '.join(where) if where else ''} " \
-              f"ORDER BY seq LIMIT {min(max(limit, 1), MAX_PAGE)}"
+              f"ORDER BY seq {'DESC' if newest_first else ''} LIMIT {min(max(limit, 1), MAX_PAGE)}"
         return [LogRecord.from_row(row) for row in self._run(sql, tuple(parameters), fetch=True)]
 
     # -- upkeep -------------------------------------------------------------------
     def prune(self, now: datetime | None = None) -> int:
-        """Delete entries older than the retention period; never a younger one."""
+        """Delete entries older than the retention period, and the idempotency keys that gave them (in one
+        transaction); never a younger one. Returns how many decisions were deleted."""
         if self.retain_days is None:
             return 0
-        cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=self.retain_days)
+        cutoff = utc_text((now or datetime.now(timezone.utc)) - timedelta(days=self.retain_days))
         self._next_prune = time.monotonic() + PRUNE_EVERY
-        return self._run("DELETE FROM decisions WHERE decided_at < ?", (utc_text(cutoff),))
+        with self._lock, self._failures():
+            with self._transaction() as transaction:
+                removed = transaction.execute(f"DELETE FROM decisions WHERE decided_at < {self.placeholder}",
+                                              (cutoff,))
+                transaction.execute(f"DELETE FROM idempotency_keys WHERE decided_at < {self.placeholder}", (cutoff,))
+        return removed
 
     def setup(self) -> None:
         """Connect, creating (or upgrading) the table if needed, before a server forks its workers."""

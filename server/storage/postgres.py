@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 
+from supportpolicy.server.storage.idempotency import STATEMENTS as KEY_STATEMENTS
 from supportpolicy.server.storage.log import INDEXES, DecisionLog, table
 from supportpolicy.server.storage.migrate import upgrade
 from supportpolicy.server.storage.privacy import KEEP_ALL, LogPrivacy
@@ -21,6 +22,12 @@ class _Transaction:
     def scalar(self, sql: str, parameters=()):
         row = self.connection.execute(sql, parameters).fetchone()
         return row[0] if row else None
+
+    def rows(self, sql: str, parameters=()) -> list:
+        return self.connection.execute(sql, parameters).fetchall()
+
+    def execute(self, sql: str, parameters=()) -> int:
+        return self.connection.execute(sql, parameters).rowcount
 
     def insert(self, sql: str, rows: list) -> None:
         with self.connection.cursor() as cursor:
@@ -82,8 +89,8 @@ class PostgresLog(DecisionLog):
                 upgrade(connection.execute, columns, "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
                         "(decision::json ->> 'ticket_id')")
                 connection.execute(table("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"))
-                for index in INDEXES:
-                    connection.execute(index)
+                for statement in INDEXES + KEY_STATEMENTS:
+                    connection.execute(statement)
         except BaseException:
             connection.close()
             raise

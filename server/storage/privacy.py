@@ -62,6 +62,10 @@ class LogKey:
     def email_hmac(self, address: str) -> str:
         return hmac.new(self.secret, comparable_email(address).encode("utf-8"), hashlib.sha256).hexdigest()
 
+    def fingerprint(self, fingerprint: str) -> str:
+        """An Idempotency-Key's request fingerprint, keyed (a retry across a key rotation reads as another body)."""
+        return f"hmac-sha256:{self.key_id}:" + hmac.new(self.secret, fingerprint.encode(), hashlib.sha256).hexdigest()
+
 
 @dataclass(frozen=True)
 class Masked:

@@ -9,6 +9,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from supportpolicy.server.storage.idempotency import STATEMENTS as KEY_STATEMENTS
 from supportpolicy.server.storage.log import INDEXES, DecisionLog, table
 from supportpolicy.server.storage.migrate import upgrade
 from supportpolicy.server.storage.privacy import KEEP_ALL, LogPrivacy
@@ -21,6 +22,12 @@ class _Transaction:
     def scalar(self, sql: str, parameters=()):
         row = self.connection.execute(sql, parameters).fetchone()
         return row[0] if row else None
+
+    def rows(self, sql: str, parameters=()) -> list:
+        return self.connection.execute(sql, parameters).fetchall()
+
+    def execute(self, sql: str, parameters=()) -> int:
+        return self.connection.execute(sql, parameters).rowcount
 
     def insert(self, sql: str, rows: list) -> None:
         self.connection.executemany(sql, rows)
@@ -180,8 +187,8 @@ def _setup_sqlite(connection) -> None:
         upgrade(connection.execute, columns, "INTEGER PRIMARY KEY AUTOINCREMENT",
                 "json_extract(decision, '$.ticket_id')")
         connection.execute(table("INTEGER PRIMARY KEY AUTOINCREMENT"))
-        for index in INDEXES:
-            connection.execute(index)
+        for statement in INDEXES + KEY_STATEMENTS:
+            connection.execute(statement)
         connection.execute("COMMIT")
     except BaseException:
         if connection.in_transaction:

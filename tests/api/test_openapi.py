@@ -58,10 +58,16 @@ class BrokenLog:
     def write(self, record):
         raise DecisionLogUnavailable("the decision log failed: the disk is gone")
 
+    def write_many(self, records):
+        raise DecisionLogUnavailable("the decision log failed: the disk is gone")
+
     def get(self, decision_id):
         raise DecisionLogUnavailable("the decision log failed: the disk is gone")
 
-    def find(self, *args):
+    def keyed(self, key):
+        raise DecisionLogUnavailable("the decision log failed: the disk is gone")
+
+    def find(self, *args, **kwargs):
         raise DecisionLogUnavailable("the decision log failed: the disk is gone")
 
 
@@ -221,8 +227,12 @@ def test_every_operation_answers_as_documented(secured, secrets, document):
     assert decided.status_code == 200
     assert_documented(document, "/v1/decisions", "post", decided)
     decision_id = decided.get_json()["decision_id"]
+    batch = client.post("/v1/decisions/batch", json={"requests": [REQUEST, dict(REQUEST, channel="fax")]},
+                        headers=bearer(secrets["all"]))
+    assert [r["status"] for r in batch.get_json()["results"]] == [200, 422]
+    assert_documented(document, "/v1/decisions/batch", "post", batch)
     for endpoint, (path, method) in documented_endpoints().items():
-        if endpoint == "decide" or endpoint in WEBHOOK_SCHEMES:  # the webhooks: test_webhooks_answer_as_documented
+        if endpoint in ("decide", "decide_batch") or endpoint in WEBHOOK_SCHEMES:  # webhooks: test_webhooks_answer_as_documented
             continue
         query = {"limit": 1} if endpoint == "logged_decisions" else {}  # a page with a `next` link
         response = getattr(client, method)(url(path, decision_id=decision_id), query_string=query,
@@ -276,6 +286,8 @@ def test_a_failing_decision_log_is_a_documented_503(policy_set):
     document = served(client.application)
     for path, method, response in [
             ("/v1/decisions", "post", client.post("/v1/decisions", json=REQUEST)),
+            ("/v1/decisions", "post", client.post("/v1/decisions", json=REQUEST, headers={"Idempotency-Key": "k"})),
+            ("/v1/decisions/batch", "post", client.post("/v1/decisions/batch", json={"requests": [REQUEST]})),
             ("/v1/decisions", "get", client.get("/v1/decisions")),
             ("/v1/decisions/{decision_id}", "get", client.get("/v1/decisions/x"))]:
         assert response.status_code == 503, path

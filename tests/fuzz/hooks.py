@@ -10,6 +10,8 @@ import schemathesis
 # A decision request's channel and category must be ones the customer's contract defines: policy files, not
 # schema. The JSON Pointers of the only body fields whose validity depends on them.
 FIELDS_THE_POLICY_DECIDES = {"/channel", "/category"}
+# GET /v1/decisions?after= must name a logged decision: the decision log, not the schema, says which do.
+PARAMETERS_THE_LOG_DECIDES = {"after"}
 
 
 def _problem(response) -> dict | None:
@@ -45,7 +47,8 @@ def valid_data_is_refused_only_for_what_the_policy_decides(ctx, response, case):
     """Where schemathesis.toml lets positive_data_acceptance take a 422, the 422 must be one no schema can foresee.
 
     Valid by the schema, a request is still refused when it names a channel or category the customer's contract
-    lacks, or a time before the customer's first contract took effect: facts of the policy files in force. Any
+    lacks, or a time before the customer's first contract took effect: facts of the policy files in force; or
+    when its Idempotency-Key was sent before with another body: a fact of the decision log. Any
     other 422 to schema-valid data means the document is looser than the server.
     """
     meta = case.meta
@@ -54,10 +57,12 @@ def valid_data_is_refused_only_for_what_the_policy_decides(ctx, response, case):
         return None  # elsewhere the built-in positive_data_acceptance judges the 422 itself
     problem = _problem(response) or {}
     errors = problem.get("errors") or []
-    if problem.get("type") == "/problems/no-policy-in-effect":
+    # An Idempotency-Key first sent with another body: a fact of the decision log, which no schema can state.
+    if problem.get("type") in ("/problems/no-policy-in-effect", "/problems/idempotency-key-reused"):
         return None
     if problem.get("type") == "/problems/invalid-request" and errors and all(
-            error.get("pointer") in FIELDS_THE_POLICY_DECIDES for error in errors):
+            error.get("pointer") in FIELDS_THE_POLICY_DECIDES or error.get("parameter") in PARAMETERS_THE_LOG_DECIDES
+            for error in errors):
         return None
     raise AssertionError("Schema-valid data was refused for a reason the document could state, not one the "
                          f"policy files decide: {problem.get('type')}: {problem.get('detail')}; {errors}")

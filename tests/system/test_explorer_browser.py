@@ -26,6 +26,7 @@ import pytest
 from supportpolicy.engine.resources import shipped
 from supportpolicy.server import create_app
 from supportpolicy.server.auth import add_token, load_tokens
+from supportpolicy.server.storage.decisionlog import open_log
 
 from support import DESIGNATED, http, make_request
 
@@ -370,6 +371,25 @@ def test_with_tokens_the_page_asks_for_one_and_then_works(browser, policy_set, t
         screenshot(browser, output_dir, "token-given")
         # Only the two refusals (no token, then the wrong one) show as failed loads.
         assert severe_messages(browser) and all("status of 401" in m for m in severe_messages(browser))
+
+
+def test_the_what_if_form_is_a_dry_run_a_read_token_may_make_and_nothing_is_logged(browser, policy_set, tmp_path,
+                                                                                      output_dir):
+    tokens = tmp_path / "tokens.json"
+    secret = add_token(tokens, "auditor", ["read"])
+    log = open_log(None, tmp_path / "data")
+    log.setup()
+    with serving(create_app({"POLICY_SET": policy_set, "TOKENS": load_tokens(tokens), "DECISION_LOG": log})) as url:
+        browser.get(url + "/?customer=demo-city&week_of=2026-11-26")
+        wait(browser, lambda d: [e for e in d.find_elements(By.ID, "token") if e.is_displayed()], "no token asked for")
+        focused(browser).send_keys(secret, Keys.ENTER)
+        calendar_of(browser, "2026-11-23")
+        fill_what_if(browser, "11282026", "1030P", "phone", "usage_question", DESIGNATED)
+        wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#decision .trace li"), "no decision shown")
+        assert "Billable at 200.00 USD per hour" in browser.find_element(By.ID, "decision").text
+        screenshot(browser, output_dir, "what-if-dry-run")
+    assert log.find() == []  # nothing for GET /v1/decisions, `log export` or `impact` to take for traffic
+    log.close()
 
 
 def test_a_refused_reload_is_shown_with_each_error_at_its_file_and_line(browser, tmp_path, output_dir):
