@@ -18,7 +18,8 @@ from supportpolicy.engine.errors import PolicyError
 from supportpolicy.engine.load.yamlsource import Source, child_path
 from supportpolicy.engine.resources import shipped
 
-SCHEMA_NAMES = ("common", "plan", "customer", "ruleset", "suite", "decision-request", "decision", "problem")
+SCHEMA_NAMES = ("common", "plan", "customer", "ruleset", "suite", "decision-request", "decision", "problem",
+                "ticket-evaluation")
 
 
 @lru_cache(maxsize=None)
@@ -180,6 +181,18 @@ def _compiled_check(document: dict):
         return True
     return check
 
+
+
+@lru_cache(maxsize=None)
+def accepts_request(name: str, *referenced: str):
+    """A fast check that a request body is valid against the schema ``name``, which refers to the schemas
+    ``referenced`` (a ticket evaluation holds a decision request), or None.
+
+    As ``accepts``, it only ever answers "valid"; a body it refuses is checked again by jsonschema.
+    """
+    if not all(_draft7_equivalent(schema(n)) for n in (name, *referenced)):
+        return None
+    return _compiled_check(schema(name))
 
 # A schema whose top level says only these is checked section by section: a top-level key's value is valid or
 # not whatever the other keys hold.
