@@ -13,7 +13,7 @@ from flask import Flask, g, request
 from werkzeug.routing import Map
 
 from supportpolicy.engine.resources import default_roots
-from supportpolicy.server import problems
+from supportpolicy.server import problems, tickets
 from supportpolicy.server.auth import authenticate
 from supportpolicy.server.live import LivePolicy
 from supportpolicy.server.metrics import Metrics
@@ -27,7 +27,7 @@ request_log = logging.getLogger("supportpolicy.requests")
 # (liveness, the OpenAPI document, problem types, the explorer's static files).
 SCOPE_OF = {"decide": "decide", "logged_decision": "read", "logged_decisions": "read", "customer": "read",
             "customers": "read", "customer_coverage": "read", "policies": "read", "status": "read",
-            "reload": "admin", "prometheus": "metrics"}
+            "reload": "admin", "prometheus": "metrics", "evaluate_ticket": "decide"}
 # The policy explorer: static files only; the page asks the API above for everything it shows.
 EXPLORER = Path(__file__).parent / "explorer"
 EXPLORER_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -147,6 +147,7 @@ def create_app(config: dict | None = None) -> Flask:
         # "/" answers an empty path too (a request line in absolute form, without one) rather than redirect it
         # to "/" by the client's Host header; no other route ends with a slash.
         app.add_url_rule(rule, endpoint, getattr(views, endpoint), methods=[method], strict_slashes=rule != "/")
+    tickets.register(app, live)  # POST /v1/tickets/evaluate
     return app
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from supportpolicy.engine.instants import INSTANT, POLICY_DATE, POLICY_INSTANT
 from supportpolicy.server.openapi_components import components
 from supportpolicy.server.openapi_components import ref as _ref
+from supportpolicy.server.openapi_tickets import ticket_operations
 from supportpolicy.server.problems import PROBLEM_TYPES
 
 # Routes that are not operations of this API: the policy explorer, a page for
@@ -220,6 +221,7 @@ def _operations():
                                                  "properties": {"status": {"type": "string"}}}}}}}},
             **_problems(422, "invalid-policy-set")},
     }
+    yield from ticket_operations(_problems, _json)
     yield "/healthz", "get", "healthz", {
         "operationId": "health",
         "summary": "Liveness, with the active policy digest",
