@@ -183,16 +183,15 @@ def _compiled_check(document: dict):
 
 
 
-@lru_cache(maxsize=None)
-def accepts_request(name: str, *referenced: str):
-    """A fast check that a request body is valid against the schema ``name``, which refers to the schemas
-    ``referenced`` (a ticket evaluation holds a decision request), or None.
+def accepts_document(document: dict, referenced=()):
+    """A fast check that an instance is valid against ``document`` (a schema, or a part of one), which refers
+    to the schemas named ``referenced``, or None; the caller keeps it.
 
-    As ``accepts``, it only ever answers "valid"; a body it refuses is checked again by jsonschema.
+    As ``accepts``, it only ever answers "valid"; an instance it refuses is checked again by jsonschema.
     """
-    if not all(_draft7_equivalent(schema(n)) for n in (name, *referenced)):
+    if not _draft7_equivalent(document) or not all(_draft7_equivalent(schema(n)) for n in referenced):
         return None
-    return _compiled_check(schema(name))
+    return _compiled_check(document)
 
 # A schema whose top level says only these is checked section by section: a top-level key's value is valid or
 # not whatever the other keys hold.
