@@ -49,7 +49,11 @@ def test_a_ticket_is_evaluated_as_documented(app, document):
      {"json": dict(TICKET, request=dict(TICKET["request"], customer="nobody"))}),
     ("no contract yet", 422, "no-policy-in-effect", ["/request/received_at"],
      {"json": {"request": dict(TICKET["request"], received_at="2025-06-01T10:00:00Z"), "events": []}}),
-    ("too many events", 413, "limit-exceeded", ["/events"], {"json": dict(TICKET, events=TICKET["events"] * 501)}),
+    ("too many events", 422, "invalid-request", ["/events"], {"json": dict(TICKET, events=TICKET["events"] * 501)}),
+    ("a hostile number of events", 413, "limit-exceeded", ["/events"],
+     {"json": dict(TICKET, events=TICKET["events"] * 1001)}),
+    ("an event's type not a word", 422, "invalid-request", ["/events/0/type"],
+     {"json": dict(TICKET, events=[dict(TICKET["events"][0], type={})])}),
     ("a requester too big", 413, "limit-exceeded", ["/request/requester"],
      {"json": dict(TICKET, request=dict(TICKET["request"], requester=dict(
          TICKET["request"]["requester"], **{f"k{n}": n for n in range(64)})))}),
