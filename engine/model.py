@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Mapping, Union
 from zoneinfo import ZoneInfo
 
+from supportpolicy.engine.clockterms import ClockTerms
 from supportpolicy.engine.terms import Escalation, Money, ResponseTarget, Route, Terms
 from supportpolicy.engine.vocabulary import DECISION_FIELDS
 
@@ -38,6 +39,7 @@ class Plan:
     data: Mapping  # the validated document; customers' overrides merge onto it
     terms: Terms
     positions: Mapping  # JSON path -> (line, column) in the file
+    clocks: ClockTerms | None = None  # how its targets' clocks run over a ticket's life (the plan's own)
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")

@@ -21,6 +21,7 @@ from supportpolicy.engine.instants import INSTANT, POLICY_DATE, POLICY_INSTANT  
 from supportpolicy.server.decisionviews import REPLAYED
 from supportpolicy.server.openapi_components import components
 from supportpolicy.server.openapi_components import ref as _ref
+from supportpolicy.server.openapi_tickets import ticket_operations
 from supportpolicy.server.openapi_webhooks import SECURITY_SCHEMES, webhook_operations
 from supportpolicy.server.params import DATE_OR_INSTANT, IDEMPOTENCY_KEY, ORDERS
 from supportpolicy.server.problems import PROBLEM_TYPES
@@ -52,6 +53,7 @@ TAGS = {"decisions": "Deciding requests, and the decision log.",
         "customers": "Customers, their terms in force and their weekly coverage.",
         "policies": "The loaded policy files.",
         "webhooks": "Decisions for Zendesk triggers and Jira automation rules, mapped from their payloads.",
+        "tickets": "A ticket's clocks: its targets' states, warnings and breaches, and how far it has escalated.",
         "operations": "Health, status, metrics and reloads, for the people who run the server.",
         "documentation": "This document and the problem types it names."}
 
@@ -332,6 +334,7 @@ def _operations():
             **_problems(422, "invalid-policy-set")},
     }
     yield from webhook_operations(_problems, _json, _ref)
+    yield from ticket_operations(_problems, _json)
     yield "/healthz", "get", "healthz", {
         "operationId": "health",
         "tags": ["operations"],

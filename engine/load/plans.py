@@ -6,7 +6,9 @@ overrides applied (customers.py), so an override cannot make them invalid.
 from __future__ import annotations
 
 from supportpolicy.engine.calendar import SUPPORT_SCHEDULE
+from supportpolicy.engine.clockterms import ClockTerms
 from supportpolicy.engine.errors import PolicyError
+from supportpolicy.engine.load.clocks import clock_errors
 from supportpolicy.engine.load.files import Document
 from supportpolicy.engine.load.schedules import schedule_errors
 from supportpolicy.engine.load.yamlsource import Source
@@ -25,7 +27,7 @@ def check_terms(source: Source, data: dict, at: str = "$") -> list[PolicyError]:
         errors += target_errors(source, target, path, schedules)
     errors += _attribute_errors(source, data, at)
     errors += _rate_errors(source, data["after_hours"], f"{at}.after_hours")
-    return errors
+    return errors + clock_errors(source, data, at)
 
 
 def _response_targets(data: dict, at: str):
@@ -33,6 +35,9 @@ def _response_targets(data: dict, at: str):
         yield f"{at}.channels.{name}.response_target", channel["response_target"]
     yield f"{at}.response_targets.message", data["response_targets"]["message"]
     yield f"{at}.emergency_support.response_target", data["emergency_support"]["response_target"]
+    for i, level in enumerate(data.get("clocks", {}).get("escalation", {}).get("levels", ())):
+        if "after" in level:
+            yield f"{at}.clocks.escalation.levels[{i}].after", level["after"]
 
 
 def target_errors(source: Source, target: dict, path: str, schedules) -> list[PolicyError]:
@@ -103,4 +108,6 @@ def build_plan(doc: Document) -> tuple[Plan | None, list[PolicyError]]:
     errors = check_terms(doc.source, doc.source.data)
     if errors:
         return None, errors
-    return Plan(doc.policy_file(), doc.source.data, Terms.from_data(doc.source.data), doc.source.positions), []
+    data = doc.source.data
+    return Plan(doc.policy_file(), data, Terms.from_data(data), doc.source.positions,
+                ClockTerms.from_data(data.get("clocks"))), []

@@ -19,7 +19,7 @@ from supportpolicy.engine.load.yamlsource import Source, child_path
 from supportpolicy.engine.resources import shipped
 
 SCHEMA_NAMES = ("common", "plan", "customer", "ruleset", "integration", "suite", "decision-request", "decision",
-                "problem")
+                "problem", "ticket-evaluation")
 
 
 @lru_cache(maxsize=None)
@@ -181,6 +181,17 @@ def _compiled_check(document: dict):
         return True
     return check
 
+
+
+def accepts_document(document: dict, referenced=()):
+    """A fast check that an instance is valid against ``document`` (a schema, or a part of one), which refers
+    to the schemas named ``referenced``, or None; the caller keeps it.
+
+    As ``accepts``, it only ever answers "valid"; an instance it refuses is checked again by jsonschema.
+    """
+    if not _draft7_equivalent(document) or not all(_draft7_equivalent(schema(n)) for n in referenced):
+        return None
+    return _compiled_check(document)
 
 # A schema whose top level says only these is checked section by section: a top-level key's value is valid or
 # not whatever the other keys hold.

@@ -217,6 +217,9 @@ def test_operation_ids_are_unique_and_every_schema_and_example_is_valid(document
                 assert Draft202012Validator(parameter["schema"]).is_valid(parameter["example"]), parameter
     body = document["paths"]["/v1/decisions"]["post"]["requestBody"]["content"]["application/json"]
     assert not list(validator(document, "components", "schemas", "DecisionRequest").iter_errors(body["example"]))
+    ticket = ("paths", "/v1/tickets/evaluate", "post", "requestBody", "content", "application/json")
+    example = document["paths"]["/v1/tickets/evaluate"]["post"]["requestBody"]["content"]["application/json"]
+    assert not list(validator(document, *ticket, "schema").iter_errors(example["example"]))
 
 
 # Answers keep to the document
@@ -235,8 +238,10 @@ def test_every_operation_answers_as_documented(secured, secrets, document):
         if endpoint in ("decide", "decide_batch") or endpoint in WEBHOOK_SCHEMES:  # webhooks: test_webhooks_answer_as_documented
             continue
         query = {"limit": 1} if endpoint == "logged_decisions" else {}  # a page with a `next` link
+        body = document["paths"][path][method].get("requestBody", {}).get("content", {}).get("application/json", {})
+        sent = {"json": body["example"]} if "example" in body else {}  # an operation that takes a body: its example
         response = getattr(client, method)(url(path, decision_id=decision_id), query_string=query,
-                                           headers=bearer(secrets["all"]))
+                                           headers=bearer(secrets["all"]), **sent)
         assert response.status_code == 200, (method, path, response.get_data(as_text=True))
         assert_documented(document, path, method, response)
 

@@ -18,9 +18,10 @@ LAYERS = (
     # The packages themselves only document their stages and export names lazily (PEP 562).
     ("supportpolicy.engine", "supportpolicy.engine.errors", "supportpolicy.engine.vocabulary", "supportpolicy.engine.instants",
      "supportpolicy.engine.resources", "supportpolicy.engine.calendar", "supportpolicy.engine.terms",
-     "supportpolicy.engine.model"),
+     "supportpolicy.engine.model", "supportpolicy.engine.clockterms"),
     ("supportpolicy.engine.load",),
     ("supportpolicy.engine.decide",),
+    ("supportpolicy.engine.clock",),
     ("supportpolicy.engine.tools",),
     ("supportpolicy.server.storage",),
     ("supportpolicy.server",),
