@@ -9,11 +9,11 @@ from dataclasses import replace
 
 import orjson
 from flask import Response, g, request, url_for
-from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from supportpolicy.engine.decide.batch import decide_batch, decode_batch
 from supportpolicy.engine.decide.request import decode_json
 from supportpolicy.server import params, problems
+from supportpolicy.server.body import json_body
 from supportpolicy.server.params import InvalidIdempotencyKey
 from supportpolicy.server.problems import NotFoundProblem
 from supportpolicy.server.storage.decisionlog import LogRecord
@@ -27,7 +27,7 @@ class DecisionViews:
 
     def decide(self):
         dry_run = params.dry_run(request.args)
-        body = decode_json(_body())
+        body = decode_json(json_body())
         current = self.live.current
         # Read (and refused when malformed) even for a dry run, which has no effect to repeat and keeps no key.
         key = params.idempotency_key(request.headers, _client(), body)
@@ -64,7 +64,7 @@ class DecisionViews:
 
     def decide_batch(self):
         dry_run = params.dry_run(request.args)
-        batch = decode_batch(_body())
+        batch = decode_batch(json_body())
         current = self.live.current
         items = decide_batch(current, batch)
         decided = [item.decision for item in items if item.decision is not None]
@@ -115,20 +115,3 @@ class DecisionViews:
 def _client() -> str:
     """Whose idempotency keys these are: the bearer token's name, or "" on a server without tokens."""
     return request.environ.get("supportpolicy.client", "")
-
-
-def _body() -> bytes:
-    """The body, refused (413) past the app's MAX_CONTENT_LENGTH, whether or not it said its length.
-
-    Werkzeug refuses a Content-Length over the limit; but a body of unknown length (chunked) it only reads
-    up to the limit and hands over as if that were all of it, so a valid JSON body followed by megabytes
-    of spaces was decided. One byte more is asked of the server's own stream: any is too much.
-    """
-    if request.mimetype != "application/json":
-        raise UnsupportedMediaType(f"send the request body as application/json, not {request.mimetype or 'nothing'}")
-    data = request.get_data(cache=False)
-    limit = request.max_content_length
-    if request.content_length is None and limit is not None and len(data) >= limit \
-            and request.environ["wsgi.input"].read(1):
-        raise RequestEntityTooLarge()
-    return data

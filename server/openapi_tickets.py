@@ -26,7 +26,9 @@ def _inlined(node, defs: dict):
 
 def request_schema() -> dict:
     document = schema("ticket-evaluation")
-    return _inlined(document, document["$defs"])
+    # Inlined, its references are the OpenAPI document's (#/components/...): no longer the file's resource, so
+    # without the file's $id, against which they would be resolved.
+    return _inlined({k: v for k, v in document.items() if k != "$id"}, document["$defs"])
 
 
 def _object(properties: dict, required=None) -> dict:

@@ -36,8 +36,8 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from supportpolicy.engine.decide.payloads import decide_payload, decode_payload
 from supportpolicy.server import problems
+from supportpolicy.server.body import json_body as request_body
 from supportpolicy.server.storage.decisionlog import LogRecord
-from supportpolicy.server.views import _body as request_body
 
 # (rule, method, endpoint, ticketing system)
 ROUTES = (("/v1/webhooks/zendesk", "POST", "zendesk_webhook", "zendesk"),

@@ -72,6 +72,17 @@ def utc_text(instant: datetime) -> str:
         return "0001-01-01T00:00:00.000000Z" if instant.year < 5000 else "9999-12-31T23:59:59.999999Z"
 
 
+def kept_key(key: IdempotencyKey | None, privacy: LogPrivacy) -> IdempotencyKey | None:
+    """An idempotency key as a log keeping ``privacy`` stores it.
+
+    The body's fingerprint hashes the request as received, e-mail included: where the log masks requests it is
+    keyed too, so that whoever reads the log cannot test a guessed request (and so an address) against it.
+    """
+    if key is None or privacy.everything or privacy.key is None:
+        return key
+    return replace(key, fingerprint=privacy.key.fingerprint(key.fingerprint))
+
+
 @dataclass(frozen=True)
 class LogRecord:
     decision_id: str
@@ -102,12 +113,7 @@ class LogRecord:
         if self.masked or privacy.everything:
             return self
         request, masked = privacy.kept(self.request, self.decision.get("designated_contact") is True)
-        key = self.idempotency
-        if key is not None and privacy.key is not None:
-            # The body's fingerprint is a hash of the request as received, e-mail included: keyed too, so that
-            # the log's reader cannot test a guessed request against it.
-            key = replace(key, fingerprint=privacy.key.fingerprint(key.fingerprint))
-        return replace(self, request=request, masked=masked, idempotency=key)
+        return replace(self, request=request, masked=masked, idempotency=kept_key(self.idempotency, privacy))
 
     def row(self) -> tuple:
         masked = orjson.dumps([m.as_json() for m in self.masked]).decode() if self.masked else None
@@ -255,7 +261,7 @@ class DecisionLog:
                          fetch=True)
         if not rows:
             return None
-        if rows[0][0] != key.fingerprint:
+        if rows[0][0] not in (key.fingerprint, kept_key(key, self.privacy).fingerprint):
             raise IdempotencyKeyReused(key)
         return LogRecord.from_row(rows[0][1:])
 
