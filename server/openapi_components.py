@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from supportpolicy.engine.load.schemas import schema
+from supportpolicy.engine.vocabulary import UNITS
 
 
 def ref(name: str) -> dict:
@@ -48,11 +49,15 @@ def components() -> dict:
         "type": "object", "required": ["file", "line", "column", "code", "message", "json_path", "severity"],
         "properties": {"file": text, "line": {"type": "integer"}, "column": {"type": "integer"}, "code": text,
                        "message": text, "json_path": text, "severity": {"enum": ["error", "warning"]}}}
+    # As a plan writes a target: one unit ({immediately: true}, {business_hours: 4}, {minutes: 30}, ...), and the
+    # schedule business units count in when it is not the support hours.
+    units = {unit: {"const": True} if unit in ("immediately", "next_business_day") else {"type": "number"}
+             for unit in UNITS}
     response_target = {
-        "description": "{immediately: true}, {business_hours: n} or {calendar_hours: n}.",
-        "type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
-        "properties": {"immediately": {"const": True}, "business_hours": {"type": "number"},
-                       "calendar_hours": {"type": "number"}}}
+        "description": "One unit and its amount, as the plan writes it: " + ", ".join(UNITS) + "; with `schedule` "
+                       "when business time counts in another schedule than the support hours.",
+        "type": "object", "minProperties": 1, "maxProperties": 2, "additionalProperties": False,
+        "properties": dict(units, schedule={"type": "string"})}
     masked_field = {
         "type": "object", "required": ["field", "method"],
         "properties": {"field": {"type": "string", "description": "A JSON Pointer into the request as received."},

@@ -48,7 +48,8 @@ def decision_operations(problems, json_answer, query, path):
             **json_answer("The decision (for a retry, the one first given).", _ref("Decision"), headers={REPLAYED: {
                 "description": "true when this is the decision first given to the same Idempotency-Key and body.",
                 "schema": {"const": "true"}}}, links={"loggedDecision": {
-                    "operationId": "loggedDecision", "parameters": {"decision_id": "$response.body#/decision_id"}}}),
+                    "operationId": "loggedDecision", "parameters": {"decision_id": "$response.body#/decision_id"},
+                    "description": "The decision as logged; not for a dry run, whose decision is in no log."}}),
             **problems(400, "malformed-json", "unknown-parameter", "invalid-idempotency-key"),
             **problems(404, "unknown-customer"),
             **problems(413, "payload-too-large", "limit-exceeded"), **problems(415, "unsupported-media-type"),
