@@ -178,6 +178,7 @@ class AfterHours:
     rounding: str = "half_up"  # how an amount is rounded to the cent, once per charged line
     minimum_per: str = "call_out"  # what the minimum applies to: each call-out (work entry) or the ticket
     increment_per: str = "call_out"  # what the increment applies to: each call-out (work entry) or the ticket
+    prepaid_minutes: Decimal | None = None  # a block of prepaid time each local month, drawn before any charge
 
     @classmethod
     def from_data(cls, data: Mapping) -> "AfterHours":
@@ -199,7 +200,8 @@ class AfterHours:
         return cls(rate, data["notice_required"], MappingProxyType(rates),
                    None if minimum is None else Decimal(str(minimum["minutes"])),
                    None if increment is None else Decimal(str(increment["minutes"])), data.get("rounding", "half_up"),
-                   (minimum or {}).get("per", "call_out"), (increment or {}).get("per", "call_out"))
+                   (minimum or {}).get("per", "call_out"), (increment or {}).get("per", "call_out"),
+                   None if "prepaid" not in data else Decimal(data["prepaid"]["hours"]) * 60)
 
 
 @dataclass(frozen=True)

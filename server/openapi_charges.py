@@ -28,9 +28,10 @@ def _object(properties: dict, required=None) -> dict:
 
 _LINE = _object({
     "charged": {"type": "boolean"},
-    "reason": {"enum": ["charged", "not_billable", "before_notice", "no_notice", "declined"],
+    "reason": {"enum": ["charged", "not_billable", "before_notice", "no_notice", "declined", "prepaid"],
                "description": "charged; or why not: the rules make it not billable (named in `rules`), or it "
-                              "was worked before notice, with no notice, or after the customer declined."},
+                              "was worked before notice, with no notice, or after the customer declined, or it "
+                              "was drawn from the prepaid block."},
     "period": {"enum": ["business_hours", "weeknight", "weekend", "holiday"]},
     "rate": {"oneOf": [{"type": "null"}, _MONEY]},
     "worked_minutes": _MINUTES,

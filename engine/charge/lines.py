@@ -4,15 +4,17 @@ A line holds the spans priced alike: charged or not and why, the kind of time,
 the rate, the versions in effect when they were worked, the rules and terms
 that priced them. Its amount is its rate times its charged time (worked and
 added by the minimum and increment), rounded to the cent once, by the plan's
-rounding rule; the charge's total is the sum of its lines.
+rounding rule; the charge's total is the sum of its lines. Time drawn from a
+prepaid block is on lines of its own (reason ``prepaid``), at 0.00.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
 
+from supportpolicy.engine.charge.adjust import PREPAID as PREPAID_TERM
 from supportpolicy.engine.charge.adjust import Added
-from supportpolicy.engine.charge.spans import Span
+from supportpolicy.engine.charge.spans import CHARGED, PREPAID, Span
 from supportpolicy.engine.charge.work import Notice
 from supportpolicy.engine.model import PolicyReference
 from supportpolicy.engine.terms import ROUNDING, Money
@@ -87,27 +89,50 @@ def _number(value: Decimal) -> str:
 
 
 def lines_of(spans: list[Span], added: Added, currency: str) -> tuple:
-    """The spans gathered into lines, in order of their first span."""
+    """The spans gathered into lines, in order of their first span; a span's time drawn from the prepaid block
+    is on a line of its own."""
     groups: dict = {}
     for index, span in enumerate(spans):
-        rate = span.rate
-        key = (span.reason, span.period, None if rate is None else (rate.amount, rate.currency),
-               span.evaluation.decision.policy.digest, tuple(r.name for r in span.rules), span.named_terms)
-        groups.setdefault(key, []).append(index)
-    return tuple(_line([spans[i] for i in indexes], indexes, added, currency) for indexes in groups.values())
+        worked, extra = span.minutes, added.of(index)
+        take = added.drawn.get(index, Decimal(0))
+        if take:
+            from_worked = min(take, worked)
+            groups.setdefault(_key(span, PREPAID), []).append(_Portion(span, index, from_worked, take - from_worked))
+            worked, extra = worked - from_worked, extra - (take - from_worked)
+        if not take or worked + extra > 0:
+            groups.setdefault(_key(span, span.reason), []).append(_Portion(span, index, worked, extra))
+    return tuple(_line(reason, portions, added, currency) for (reason, *_), portions in groups.items())
 
 
-def _line(spans: list[Span], indexes: list[int], added: Added, currency: str) -> Line:
-    first = spans[0]
-    worked = sum((s.minutes for s in spans), Decimal(0))
-    extra = sum((added.of(i) for i in indexes), Decimal(0))
+@dataclass(frozen=True)
+class _Portion:
+    """The part of a span's minutes on one line: worked, and added by the minimum and increment."""
+
+    span: Span
+    index: int
+    worked: Decimal
+    added: Decimal
+
+
+def _key(span: Span, reason: str) -> tuple:
+    rate = span.rate
+    return (reason, span.period, None if rate is None else (rate.amount, rate.currency),
+            span.evaluation.decision.policy.digest, tuple(r.name for r in span.rules), span.named_terms)
+
+
+def _line(reason: str, portions: list, added: Added, currency: str) -> Line:
+    first = portions[0].span
+    worked = sum((p.worked for p in portions), Decimal(0))
+    extra = sum((p.added for p in portions), Decimal(0))
     terms = list(first.named_terms)
     if first.charged:
-        terms += sorted({t for i in indexes for t in added.terms.get(i, ())}) + [ROUNDING_TERM]
+        terms += sorted({t for p in portions for t in added.terms.get(p.index, ())})
+        terms += [PREPAID_TERM] if reason == PREPAID else [ROUNDING_TERM]
+    if reason == CHARGED:
         rounding = ROUNDING[first.terms.after_hours.rounding]
         rate = first.rate
         amount = Money((rate.amount * (worked + extra) / 60).quantize(CENT, rounding=rounding), rate.currency)
     else:
         rate, amount = None, Money(Decimal("0.00"), currency)
-    return Line(first.charged, first.reason, first.period, rate, worked, extra, amount, tuple(spans),
-                first.evaluation.decision.policy, first.rules, tuple(terms))
+    return Line(reason == CHARGED, reason, first.period, rate, worked, extra, amount,
+                tuple(p.span for p in portions), first.evaluation.decision.policy, first.rules, tuple(terms))

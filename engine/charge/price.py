@@ -39,7 +39,7 @@ def price_work(policy_set: PolicySet, body, now: datetime) -> Charge:
         raise InvalidRequest("the work spans versions of the plan with rates in different currencies", [FieldError(
             "/entries", f"spans rates in {', '.join(sorted(currencies | {currency}))}; price the work done under "
                         "each version apart")])
-    lines = lines_of(spans, added_minutes(spans), currency)
+    lines = lines_of(spans, added_minutes(spans, charge.prepaid_used), currency)
     total = sum((line.amount.amount for line in lines if line.charged), Decimal("0.00"))
     decision = evaluation.decision
     return Charge(decision.ticket_id, decision.customer, decision.time_zone, charge.notice, lines,

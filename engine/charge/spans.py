@@ -22,9 +22,10 @@ from supportpolicy.engine.errors import EngineError, FieldError
 from supportpolicy.engine.terms import Money, Terms
 
 # Why a span is or is not charged: charged; not billable (the rules say so: the rule is named); billable, but
-# worked before notice was given, with no notice at all, or after the customer declined.
-CHARGED, NOT_BILLABLE, BEFORE_NOTICE, NO_NOTICE, DECLINED = (
-    "charged", "not_billable", "before_notice", "no_notice", "declined")
+# worked before notice was given, with no notice at all, or after the customer declined; or (a line's reason)
+# drawn from the plan's prepaid block.
+CHARGED, NOT_BILLABLE, BEFORE_NOTICE, NO_NOTICE, DECLINED, PREPAID = (
+    "charged", "not_billable", "before_notice", "no_notice", "declined", "prepaid")
 # The decision fields that price work: the rules that set them are the rules that priced it.
 PRICING_FIELDS = ("billable", "hourly_rate", "notice_required")
 _MICROSECONDS_PER_MINUTE = Decimal(60_000_000)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Mapping
 
 from supportpolicy.engine.calendar import utc
@@ -60,6 +61,7 @@ class ChargeRequest:
     notice: Notice | None
     entries: tuple  # WorkEntry, by start
     currency: str | None  # the currency the caller expects, when it says
+    prepaid_used: Mapping = MappingProxyType({})  # minutes of the prepaid block already drawn, by "YYYY-MM"
 
 
 def parse_charge(body: object) -> ChargeRequest:
@@ -75,7 +77,8 @@ def parse_charge(body: object) -> ChargeRequest:
                     for i, e in enumerate(body["entries"]))
     return ChargeRequest(body["request"],
                          None if notice is None else Notice(_instant(notice["given_at"]), notice["response"]),
-                         tuple(sorted(entries, key=lambda e: (e.start, e.index))), body.get("currency"))
+                         tuple(sorted(entries, key=lambda e: (e.start, e.index))), body.get("currency"),
+                         MappingProxyType(dict(body.get("prepaid_used", {}))))
 
 
 def _instant(text: str) -> datetime:

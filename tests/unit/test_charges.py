@@ -1,15 +1,17 @@
 """Pricing the work on a ticket (engine.charge): what is charged, what is not and why, and bad input refused."""
 from __future__ import annotations
 
+import shutil
 from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
 
+from supportpolicy.engine import load_policy_set
 from supportpolicy.engine.charge.price import price_work
 from supportpolicy.engine.errors import EngineError, InvalidRequest
 
-from support import DESIGNATED, OTHER, make_request
+from support import DESIGNATED, OTHER, REPO, make_request
 
 NOW = datetime(2026, 12, 31, tzinfo=timezone.utc)
 HARBOR = "cio@harbor-county.gov"
@@ -201,3 +203,30 @@ def test_amounts_are_decimal_and_sum_exactly(policy_set):
     charge = price_work(policy_set, SATURDAY_NIGHT, NOW)
     assert isinstance(charge.total.amount, Decimal)
     assert charge.total.amount == sum(line.amount.amount for line in charge.lines)
+
+
+@pytest.fixture(scope="module")
+def prepaid_set(tmp_path_factory):
+    """The shipped policy, harbor-county with a block of two prepaid hours a month."""
+    folder = tmp_path_factory.mktemp("prepaid")
+    for name in ("policies", "rules"):
+        shutil.copytree(REPO / name, folder / name, ignore=shutil.ignore_patterns("tests"))
+    customer = folder / "policies" / "customers" / "harbor-county.yaml"
+    customer.write_text(customer.read_text(encoding="utf-8") + "  after_hours:\n    prepaid: {hours: 2}\n",
+                        encoding="utf-8")
+    return load_policy_set(folder / "policies", folder / "rules")
+
+
+def test_a_prepaid_block_is_drawn_down_before_overage_is_charged(prepaid_set):
+    # Saturday, 90 minutes (weekend: 360.00 an hour); an hour of December's block already used elsewhere.
+    document = dict(harbor("2026-12-05T09:00:00-08:00", work(("2026-12-05T10:00:00-08:00", "2026-12-05T11:30:00-08:00")),
+                           accepted("2026-12-05T09:30:00-08:00")), prepaid_used={"2026-12": 60})
+    charge = priced(prepaid_set, document)
+    lines = {line["reason"]: line for line in charge["lines"]}
+    assert (lines["prepaid"]["billed_minutes"], lines["prepaid"]["amount"]["amount"]) == ("60", "0.00")
+    assert "after_hours.prepaid" in lines["prepaid"]["terms"]
+    assert (lines["charged"]["billed_minutes"], charge["total"]["amount"]) == ("30", "180.00")
+    unused = priced(prepaid_set, dict(document, prepaid_used={}))
+    assert unused["total"]["amount"] == "0.00" and [line["reason"] for line in unused["lines"]] == ["prepaid"]
+    # With the month's block used up, the same work is 90 minutes at 360.00: 540.00.
+    assert priced(prepaid_set, dict(document, prepaid_used={"2026-12": 120}))["total"]["amount"] == "540.00"
