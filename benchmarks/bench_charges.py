@@ -32,7 +32,7 @@ def charge(count: int = 20) -> dict:
     entries = [{"entry_id": f"w-{n}", "start": (RECEIVED + timedelta(minutes=10 + 90 * n)).isoformat(),
                 "end": (RECEIVED + timedelta(minutes=50 + 90 * n)).isoformat()} for n in range(count)]
     return {"request": {"customer": "harbor-county", "received_at": RECEIVED.isoformat(), "channel": "phone",
-                        "requester": {"email": "cio@harbor-county.gov"}, "category": "usage_question",
+                        "requester": {"email": "cio@harbor-county.gov"}, "category": "question",
                         "attributes": {"severity": 3}},
             "notice": {"given_at": (RECEIVED + timedelta(minutes=5)).isoformat(), "response": "accepted"},
             "entries": entries}

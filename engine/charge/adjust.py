@@ -10,7 +10,7 @@ charged time in the order it was worked, before any is charged at the rate.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from types import MappingProxyType
 from typing import Mapping
@@ -25,7 +25,7 @@ class Added:
 
     minutes: Mapping  # span index -> Decimal
     terms: Mapping  # span index -> the terms (MINIMUM, INCREMENT) that added to it
-    drawn: Mapping = MappingProxyType({})  # span index -> Decimal, of its worked and added minutes
+    drawn: Mapping = field(default_factory=lambda: MappingProxyType({}))  # span index -> Decimal, of its worked and added minutes
 
     def of(self, index: int) -> Decimal:
         return self.minutes.get(index, Decimal(0))

@@ -7,7 +7,7 @@ was received or in the future, and a notice given no later than the work ended.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 from typing import Mapping
@@ -61,7 +61,7 @@ class ChargeRequest:
     notice: Notice | None
     entries: tuple  # WorkEntry, by start
     currency: str | None  # the currency the caller expects, when it says
-    prepaid_used: Mapping = MappingProxyType({})  # minutes of the prepaid block already drawn, by "YYYY-MM"
+    prepaid_used: Mapping = field(default_factory=lambda: MappingProxyType({}))  # minutes of the prepaid block already drawn, by "YYYY-MM"
 
 
 def parse_charge(body: object) -> ChargeRequest:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_openapi import assert_documented, served
+from test_openapi import assert_documented, served, validator
 
 from support import DESIGNATED, make_request
 
@@ -33,6 +33,14 @@ def test_the_work_on_a_ticket_is_priced_as_documented(app, document):
     assert line["spans"][0] == {"entry_id": "w-1", "start": "2026-11-28T23:10:00-06:00",
                                 "end": "2026-11-29T00:00:00-06:00"}
     assert answer["notice"] == {"given_at": "2026-11-28T23:05:00-06:00", "response": "accepted"}
+
+
+def test_the_documented_example_is_a_valid_body_and_is_priced(app, document):
+    where = ("paths", PATH, "post", "requestBody", "content", "application/json")
+    example = document["paths"][PATH]["post"]["requestBody"]["content"]["application/json"]["example"]
+    assert not list(validator(document, *where, "schema").iter_errors(example))
+    response = app.test_client().post(PATH, json=example)
+    assert response.status_code == 200 and response.get_json()["total"]["amount"] == "300.00"
 
 
 @pytest.mark.parametrize("case,status,slug,pointers,body", [

@@ -91,7 +91,7 @@ class Log:
         if self.premium:
             request = {"customer": "harbor-county", "attributes": {"severity": 1 if self.free else 3},
                        "requester": {"email": "cio@harbor-county.gov" if self.designated else OTHER},
-                       "category": "usage_question"}
+                       "category": "question"}
         else:
             request = {"customer": "demo-city", "requester": {"email": DESIGNATED if self.designated else OTHER},
                        "category": "website_down" if self.free else "usage_question"}

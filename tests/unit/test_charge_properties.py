@@ -41,7 +41,7 @@ def premium(start: datetime, cuts: list) -> dict:
     body = central(start, cuts)
     received = start - timedelta(minutes=5)
     body["request"] = {"customer": "harbor-county", "received_at": text(received, LOS_ANGELES), "channel": "phone",
-                       "requester": {"email": "cio@harbor-county.gov"}, "category": "usage_question",
+                       "requester": {"email": "cio@harbor-county.gov"}, "category": "question",
                        "attributes": {"severity": 3}}
     return body
 
@@ -55,8 +55,13 @@ def worked(charge) -> dict:
     return found
 
 
+def at_rates(charge):
+    """The worked minutes of the charged lines at their rates, unrounded."""
+    return sum((line.rate.amount * line.worked_minutes / 60 for line in charge.lines if line.charged), 0)
+
+
 def at(minutes: int) -> datetime:
-    return datetime(2026, 1, 1, 6, tzinfo=timezone.utc) + timedelta(minutes=minutes)
+    return datetime(2026, 1, 1, 12, tzinfo=timezone.utc) + timedelta(minutes=minutes)
 
 
 @SETTINGS
@@ -77,8 +82,10 @@ def test_splitting_an_entry_changes_a_premium_charge_only_through_the_minimum_an
     whole = price_work(policy_set, premium(first, [end]), NOW)
     split = price_work(policy_set, premium(first, [middle, end]), NOW)
     assert worked(split) == worked(whole)
-    # Each call-out is charged at least the minimum, in whole increments: two call-outs never cost less.
-    assert split.total.amount >= whole.total.amount
+    # The worked time is priced the same; only what the minimum and increment add differs (and where it is added).
+    assert at_rates(split) == at_rates(whole)
+    if not any(line.added_minutes for charge in (whole, split) for line in charge.lines):
+        assert split.total == whole.total
     for charge in (whole, split):
         for line in charge.lines:
             assert (line.added_minutes > 0) <= any(t.startswith("after_hours.") and t != "after_hours.rounding"

@@ -29,7 +29,7 @@ def body(received_at, entries, notice=None, email=DESIGNATED, category="usage_qu
 
 def harbor(received_at, entries, notice, severity=3):
     request = {"customer": "harbor-county", "received_at": received_at, "channel": "phone",
-               "requester": {"email": HARBOR}, "category": "usage_question", "attributes": {"severity": severity}}
+               "requester": {"email": HARBOR}, "category": "question", "attributes": {"severity": severity}}
     return {"request": request, "notice": notice, "entries": entries}
 
 
@@ -207,10 +207,14 @@ def test_amounts_are_decimal_and_sum_exactly(policy_set):
 
 @pytest.fixture(scope="module")
 def prepaid_set(tmp_path_factory):
-    """The shipped policy, harbor-county with a block of two prepaid hours a month."""
+    """The shipped policy, premium-24x7 with a block of ten prepaid hours a month, harbor-county's overridden to two."""
     folder = tmp_path_factory.mktemp("prepaid")
     for name in ("policies", "rules"):
         shutil.copytree(REPO / name, folder / name, ignore=shutil.ignore_patterns("tests"))
+    plan = folder / "policies" / "plans" / "premium-24x7" / "2026.1.yaml"
+    plan.write_text(plan.read_text(encoding="utf-8").replace("  rounding: half_up\n",
+                                                             "  rounding: half_up\n  prepaid: {hours: 10}\n"),
+                    encoding="utf-8")
     customer = folder / "policies" / "customers" / "harbor-county.yaml"
     customer.write_text(customer.read_text(encoding="utf-8") + "  after_hours:\n    prepaid: {hours: 2}\n",
                         encoding="utf-8")
