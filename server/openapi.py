@@ -17,11 +17,11 @@ so what the document calls valid is what the server accepts.
 from __future__ import annotations
 
 from supportpolicy.engine.instants import INSTANT, POLICY_DATE, POLICY_INSTANT  # noqa: F401 (INSTANT: the tests')
+from supportpolicy.server.openapi_charges import charge_operations
 from supportpolicy.server.openapi_components import components
 from supportpolicy.server.openapi_components import ref as _ref
 from supportpolicy.server.openapi_decisions import SPELLINGS as _SPELLINGS
 from supportpolicy.server.openapi_decisions import decision_operations
-from supportpolicy.server.openapi_charges import charge_operations
 from supportpolicy.server.openapi_tickets import ticket_operations
 from supportpolicy.server.openapi_webhooks import SECURITY_SCHEMES, webhook_operations
 from supportpolicy.server.problems import PROBLEM_TYPES

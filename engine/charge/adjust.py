@@ -25,7 +25,8 @@ class Added:
 
     minutes: Mapping  # span index -> Decimal
     terms: Mapping  # span index -> the terms (MINIMUM, INCREMENT) that added to it
-    drawn: Mapping = field(default_factory=lambda: MappingProxyType({}))  # span index -> Decimal, of its worked and added minutes
+    # span index -> Decimal: the minutes of its worked and added time drawn from the prepaid block
+    drawn: Mapping = field(default_factory=lambda: MappingProxyType({}))
 
     def of(self, index: int) -> Decimal:
         return self.minutes.get(index, Decimal(0))

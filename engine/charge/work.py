@@ -61,7 +61,8 @@ class ChargeRequest:
     notice: Notice | None
     entries: tuple  # WorkEntry, by start
     currency: str | None  # the currency the caller expects, when it says
-    prepaid_used: Mapping = field(default_factory=lambda: MappingProxyType({}))  # minutes of the prepaid block already drawn, by "YYYY-MM"
+    # minutes of the prepaid block other work has drawn already, by local month ("YYYY-MM")
+    prepaid_used: Mapping = field(default_factory=lambda: MappingProxyType({}))
 
 
 def parse_charge(body: object) -> ChargeRequest:
