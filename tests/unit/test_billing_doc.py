@@ -40,4 +40,4 @@ def test_the_variations_the_page_describes_are_the_engine_s_too(policy_set):
     assert [line.reason for line in declined.lines] == ["declined"] and declined.total.amount == 0
     emergency = price_work(policy_set, dict(request, request=dict(request["request"], category="website_down")), NOW)
     assert [r.name for r in emergency.lines[0].rules] == ["billing/emergency-support-is-free"]
-    assert "270.00" in PAGE and "337.50" in PAGE  # the premium figures, asserted in test_charges.py
+    assert "270.00" in PAGE and "337.50" in PAGE  # the premium figures, asserted in test_pricing.py
