@@ -188,3 +188,14 @@ def test_a_few_hundred_work_logs_are_priced_as_the_minute_by_minute_count_says(p
 def test_thousands_of_work_logs_are_priced_as_the_minute_by_minute_count_says(policy_set):
     charged = _check(policy_set, 3000, seed=2026)
     assert charged > 600
+
+
+def test_work_across_a_plan_version_s_first_day_is_priced_by_each_version_on_its_own_line(policy_set):
+    body = {"request": {"customer": "demo-city", "received_at": "2026-12-31T23:00:00-06:00", "channel": "phone",
+                        "requester": {"email": DESIGNATED}, "category": "usage_question"},
+            "notice": {"given_at": "2026-12-31T23:05:00-06:00", "response": "accepted"},
+            "entries": [{"entry_id": "w-1", "start": "2026-12-31T23:30:00-06:00", "end": "2027-01-01T00:30:00-06:00"}]}
+    charge = price_work(policy_set, body, NOW)
+    assert [(line.policy.version, line.period, str(line.rate.amount), str(line.amount.amount)) for line in charge.lines
+            ] == [("2026.1", "weeknight", "200.00", "100.00"), ("2027.1", "holiday", "225.00", "112.50")]
+    assert str(charge.total.amount) == "212.50"
