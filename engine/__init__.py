@@ -7,6 +7,9 @@ The flow runs one way, in stage packages that import only downward:
 - ``decide``: a request made facts, the rules fired by durable-rules, the
   decision resolved (``decide.policyset``; ``decide.build`` makes a policy
   set from folders);
+- ``clock``: a ticket's targets' clocks, read from its events;
+- ``charge``: the work on a ticket priced, span by span, by the rules and
+  terms in effect when it was done (``charge.price``);
 - ``tools``: what contract managers and CI run over a policy set (suites,
   explain, impact, the coverage week, terms in force).
 

@@ -176,6 +176,9 @@ class AfterHours:
     minimum_minutes: Decimal | None = None  # the least time charged per call-out
     increment_minutes: Decimal | None = None  # time is charged in steps of this many minutes
     rounding: str = "half_up"  # how an amount is rounded to the cent, once per charged line
+    minimum_per: str = "call_out"  # what the minimum applies to: each call-out (work entry) or the ticket
+    increment_per: str = "call_out"  # what the increment applies to: each call-out (work entry) or the ticket
+    prepaid_minutes: Decimal | None = None  # a block of prepaid time each local month, drawn before any charge
 
     @classmethod
     def from_data(cls, data: Mapping) -> "AfterHours":
@@ -196,7 +199,9 @@ class AfterHours:
         minimum, increment = data.get("minimum_charge"), data.get("increment")
         return cls(rate, data["notice_required"], MappingProxyType(rates),
                    None if minimum is None else Decimal(str(minimum["minutes"])),
-                   None if increment is None else Decimal(str(increment["minutes"])), data.get("rounding", "half_up"))
+                   None if increment is None else Decimal(str(increment["minutes"])), data.get("rounding", "half_up"),
+                   (minimum or {}).get("per", "call_out"), (increment or {}).get("per", "call_out"),
+                   None if "prepaid" not in data else Decimal(data["prepaid"]["hours"]) * 60)
 
 
 @dataclass(frozen=True)

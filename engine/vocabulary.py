@@ -121,6 +121,7 @@ _WHOLE_TERMS = tuple(pattern.split(".") for pattern in (
     "schedules.*.hours", "schedules.*.spans", "schedules.*.exceptions", "schedules.*.holidays.add",
     "schedules.*.holidays.remove", "response_targets.*", "channels.*.response_target", "categories.*.escalation",
     "after_hours.rate", "after_hours.rates.*", "after_hours.minimum_charge", "after_hours.increment",
+    "after_hours.prepaid",
     "emergency_support.response_target", "included_services.*", "attributes.*", "targets.*"))
 
 

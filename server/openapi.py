@@ -17,6 +17,7 @@ so what the document calls valid is what the server accepts.
 from __future__ import annotations
 
 from supportpolicy.engine.instants import INSTANT, POLICY_DATE, POLICY_INSTANT  # noqa: F401 (INSTANT: the tests')
+from supportpolicy.server.openapi_charges import charge_operations
 from supportpolicy.server.openapi_components import components
 from supportpolicy.server.openapi_components import ref as _ref
 from supportpolicy.server.openapi_decisions import SPELLINGS as _SPELLINGS
@@ -51,6 +52,7 @@ TAGS = {"decisions": "Deciding requests, and the decision log.",
         "policies": "The loaded policy files.",
         "webhooks": "Decisions for Zendesk triggers and Jira automation rules, mapped from their payloads.",
         "tickets": "A ticket's clocks: its targets' states, warnings and breaches, and how far it has escalated.",
+        "billing": "What the work on a ticket costs, priced by the contract versions in effect when it was done.",
         "operations": "Health, status, metrics and reloads, for the people who run the server.",
         "documentation": "This document and the problem types it names."}
 
@@ -222,6 +224,7 @@ def _operations():
     }
     yield from webhook_operations(_problems, _json, _ref)
     yield from ticket_operations(_problems, _json)
+    yield from charge_operations(_problems, _json)
     yield "/healthz", "get", "healthz", {
         "operationId": "health",
         "tags": ["operations"],

@@ -19,7 +19,7 @@ from supportpolicy.engine.load.yamlsource import Source, child_path
 from supportpolicy.engine.resources import shipped
 
 SCHEMA_NAMES = ("common", "plan", "customer", "ruleset", "integration", "suite", "decision-request", "decision",
-                "problem", "ticket-evaluation")
+                "problem", "ticket-evaluation", "charge-request")
 
 
 @lru_cache(maxsize=None)

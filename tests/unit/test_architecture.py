@@ -21,7 +21,7 @@ LAYERS = (
      "supportpolicy.engine.model", "supportpolicy.engine.clockterms"),
     ("supportpolicy.engine.load",),
     ("supportpolicy.engine.decide",),
-    ("supportpolicy.engine.clock",),
+    ("supportpolicy.engine.clock", "supportpolicy.engine.charge"),
     ("supportpolicy.engine.tools",),
     ("supportpolicy.server.storage",),
     ("supportpolicy.server",),

@@ -1,0 +1,46 @@
+"""A ticket's work priced: the request decided, the entries checked, split, decided span by span, adjusted
+and gathered into lines."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+
+from supportpolicy.engine.calendar import utc
+from supportpolicy.engine.charge.adjust import added_minutes
+from supportpolicy.engine.charge.lines import Charge, lines_of
+from supportpolicy.engine.charge.spans import spans_of
+from supportpolicy.engine.charge.work import entry_errors, parse_charge
+from supportpolicy.engine.decide.policyset import PolicySet
+from supportpolicy.engine.errors import EngineError, FieldError, InvalidRequest
+from supportpolicy.engine.terms import Money
+
+
+def price_work(policy_set: PolicySet, body, now: datetime) -> Charge:
+    """The charge for the work ``body`` (decoded JSON) records; InvalidRequest naming each field at fault."""
+    charge = parse_charge(body)
+    try:
+        evaluation = policy_set.evaluate(charge.request)
+    except EngineError as error:
+        error.errors = tuple(replace(e, pointer="/request" + e.pointer) for e in error.errors)
+        raise
+    received_at = utc(evaluation.decision.facts.received_at)
+    errors = entry_errors(charge, received_at, utc(now))
+    if errors:
+        raise InvalidRequest(f"the work entries cannot be priced: {', '.join(sorted({e.pointer for e in errors}))}",
+                             errors)
+    currency = evaluation.contract.terms.after_hours.rate.currency
+    if charge.currency is not None and charge.currency != currency:
+        raise InvalidRequest("the currency is not the plan's", [FieldError(
+            "/currency", f"is {charge.currency}, but {evaluation.contract.plan.file.id}'s rates are in {currency}")])
+    spans = spans_of(policy_set, charge)
+    currencies = {s.rate.currency for s in spans if s.charged}
+    if currencies - {currency}:
+        raise InvalidRequest("the work spans versions of the plan with rates in different currencies", [FieldError(
+            "/entries", f"spans rates in {', '.join(sorted(currencies | {currency}))}; price the work done under "
+                        "each version apart")])
+    lines = lines_of(spans, added_minutes(spans, charge.prepaid_used), currency)
+    total = sum((line.amount.amount for line in lines if line.charged), Decimal("0.00"))
+    decision = evaluation.decision
+    return Charge(decision.ticket_id, decision.customer, decision.time_zone, charge.notice, lines,
+                  Money(total, currency))
