@@ -101,6 +101,10 @@ def serve(host, port, workers, threads, data_dir, decision_log, retain_days, no_
     tokens = _tokens(tokens_file, host, insecure_no_auth)
     webhooks = _webhook_secrets()
     folders = folders_in_force(policies, rules)
+    log_dir = _data_dir(data_dir, folders)
+    log = None
+    if not no_decision_log:  # a --decision-log that is no URL is a usage error (2), whatever the port
+        log = _open_log(decision_log, log_dir, retain_days, log_privacy(log_personal_data, keep, key_file, log_dir))
     try:
         listener = listen(host, port)  # before anything says "listening": a port in use is said in words
     except CannotListen as exc:
@@ -108,10 +112,6 @@ def serve(host, port, workers, threads, data_dir, decision_log, retain_days, no_
     port = listener.getsockname()[1]  # --port 0: the one the system chose
     policy_set = load_policy(folders.roots, folders.label)
     live = LivePolicy(folders.roots, folders.label, policy_set)
-    log_dir = _data_dir(data_dir, folders)
-    log = None
-    if not no_decision_log:
-        log = _open_log(decision_log, log_dir, retain_days, log_privacy(log_personal_data, keep, key_file, log_dir))
     note = _shared_log_note(log) if log is not None and not decision_log and data_dir is None else None
     pruned = _prepare(log)
     bind = f"[{host.strip('[]')}]:{port}" if ":" in host else f"{host}:{port}"
