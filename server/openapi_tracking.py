@@ -50,8 +50,8 @@ def _append_schema() -> dict:
 
 def tracking_operations(problems, json_answer, query, path):
     """(path, method, Flask endpoint, operation) of the tracked tickets' operations."""
-    ticket_id = path("ticket_id", "The ticketing system's own id for the ticket.",
-                     {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^(?!evaluate$)[^/]+$"},
+    ticket_id = path("ticket_id", "The ticketing system's own id for the ticket (any but `evaluate`, which names "
+                                  "POST /v1/tickets/evaluate).", {"type": "string", "minLength": 1, "maxLength": 200},
                      "zd-881")
     yield "/v1/tickets/{ticket_id}/events", "post", "append_ticket_events", {
         "operationId": "appendTicketEvents",

@@ -41,9 +41,10 @@ _EVENT = re.compile(r"^/events/(\d+)(.*)$", re.S)
 
 
 class TicketId(BaseConverter):
-    """A ticket id in a path: any segment but ``evaluate``, which is POST /v1/tickets/evaluate's."""
+    """A ticket id in a path: any segment but ``evaluate``, which is POST /v1/tickets/evaluate's (so that GET
+    /v1/tickets/evaluate is a 405 naming POST, and no ticket is tracked that could not be read)."""
 
-    regex = r"(?!evaluate$)[^/]{1,200}"
+    regex = r"(?!evaluate(?![^/]))[^/]{1,200}"
 
 
 class Tracking:
@@ -70,7 +71,8 @@ class Tracking:
                 raise InvalidRequest(f"ticket {ticket_id!r} is not tracked yet", [FieldError(
                     "/request", f"is required: ticket {ticket_id!r} is not tracked yet, and no logged decision has "
                                 "this ticket_id; send the ticket's decision request with its first events")])
-            if stored is not None and given is not None and store.keyed(given) != stored.fingerprint:
+            if stored is not None and given is not None and \
+                    store.keyed(_with_ticket_id(given, ticket_id)) != stored.fingerprint:
                 raise InvalidRequest("the request differs from the one the ticket is tracked with", [FieldError(
                     "/request", f"differs from the decision request ticket {ticket_id!r} is tracked with; leave it "
                                 "out (a tracked ticket's request is kept), or send the same one")])

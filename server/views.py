@@ -16,6 +16,7 @@ from supportpolicy.engine.tools.terms_in_force import customer_list, terms_in_fo
 from supportpolicy.server import explorer_page, params, problems
 from supportpolicy.server.decisionviews import DecisionViews
 from supportpolicy.server.metrics import CONTENT_TYPE as METRICS_TYPE
+from supportpolicy.server.storage.log import DecisionLogUnavailable
 from supportpolicy.server.storage.tickets import open_clocks
 
 # (rule, method, endpoint): each endpoint is the Views method of that name.
@@ -51,7 +52,12 @@ class Views(DecisionViews):
 
     def prometheus(self):
         self.metrics.policy_in_force(self.live.current.digest)
-        clocks = None if self.log is None else open_clocks(self.log, datetime.now(timezone.utc))
+        clocks = None
+        if self.log is not None:
+            try:
+                clocks = open_clocks(self.log, datetime.now(timezone.utc))
+            except DecisionLogUnavailable:  # the other metrics still tell; the tickets' gauge is absent meanwhile
+                clocks = None
         return Response(self.metrics.exposition(clocks), content_type=METRICS_TYPE)
 
     def customer(self, customer_id: str):

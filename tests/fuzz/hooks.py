@@ -16,8 +16,11 @@ FIELDS_THE_POLICY_DECIDES = {"/channel", "/category"}
 PARAMETERS_THE_LOG_DECIDES = {"after"}
 # A ticket's (POST /v1/tickets/evaluate): its request's, the statuses and attributes its plan names, and what no
 # schema can say of a stream of events (their order, before received_at or after `at`, a reply on a solved ticket).
-TICKET_FIELDS_THE_POLICY_DECIDES = re.compile(r"^(/request/(channel|category)|/events/\d+(/at|/status|/attributes/.+)?"
-                                              r"|/request/attributes/.+|/at)$")
+# A tracked ticket's (POST /v1/tickets/{ticket_id}/events), what the store holds: whether the ticket is tracked
+# yet (its request required, or to be the one it has), its request's ticket_id against the path, an event id
+# stored with another event, the events already stored.
+TICKET_FIELDS_THE_POLICY_DECIDES = re.compile(r"^(/request/(channel|category|ticket_id)|/events/\d+(/at|/status|/id"
+                                              r"|/attributes/.+)?|/request/attributes/.+|/at|/request|/events)$")
 
 
 def _problem(response) -> dict | None:
