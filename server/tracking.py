@@ -113,6 +113,11 @@ class Tracking:
             raise NotFoundProblem(f"no ticket {ticket_id!r} is tracked: its events are sent to "
                                   f"POST /v1/tickets/{ticket_id}/events")
         engine_request, designated = stored.decidable()
+        received_at = parse_instant(engine_request["received_at"], POLICY_INSTANT)
+        if at is not None and received_at is not None and at < received_at:
+            raise InvalidRequest(f"at is before ticket {ticket_id!r} was received", [FieldError(
+                "at", f"is before the ticket was received ({engine_request['received_at']}): give a later time, "
+                      "or none (now)", "parameter")])
         events = [e for e in stored.events if at is None or parse_instant(e["at"], POLICY_INSTANT) <= at]
         evaluation = _evaluated(self.live.current, engine_request, events, at or datetime.now(timezone.utc),
                                 designated, len(events), [])

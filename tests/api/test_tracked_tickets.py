@@ -157,3 +157,10 @@ def test_the_metrics_count_open_clocks_by_plan_target_and_state_now(tracked):
     shown = 'supportpolicy_tickets{{plan="central-standard 2026.1",state="{}",target="first_response"}} {}'
     assert shown.format("breached", "1.0") in text
     assert shown.format("running", "0.0") in text  # T-B was answered: no clock of it is open
+
+
+def test_a_time_before_the_ticket_was_received_is_a_422_naming_the_parameter(tracked, document):
+    assert tracked.post("/v1/tickets/T-1/events", json={"request": REQUEST, "events": [OPEN]}).status_code == 200
+    refused = tracked.get("/v1/tickets/T-1?at=2026-11-22T10:00:00-06:00")
+    assert refused.status_code == 422 and refused.get_json()["errors"][0]["parameter"] == "at"
+    assert_documented(document, "/v1/tickets/{ticket_id}", "get", refused)

@@ -12,8 +12,10 @@ import schemathesis
 # A decision request's channel and category must be ones the customer's contract defines: policy files, not
 # schema. The JSON Pointers of the only body fields whose validity depends on them.
 FIELDS_THE_POLICY_DECIDES = {"/channel", "/category"}
-# GET /v1/decisions?after= must name a logged decision: the decision log, not the schema, says which do.
-PARAMETERS_THE_LOG_DECIDES = {"after"}
+# GET /v1/decisions?after= must name a logged decision: the decision log, not the schema, says which do; likewise
+# GET /v1/tickets?after= a page the server gave, and GET /v1/tickets/{ticket_id}?at= must not be before the
+# stored ticket was received.
+PARAMETERS_THE_LOG_DECIDES = {"after", "at"}
 # A ticket's (POST /v1/tickets/evaluate): its request's, the statuses and attributes its plan names, and what no
 # schema can say of a stream of events (their order, before received_at or after `at`, a reply on a solved ticket).
 # A tracked ticket's (POST /v1/tickets/{ticket_id}/events), what the store holds: whether the ticket is tracked
