@@ -2,6 +2,8 @@
 from them as POST /v1/tickets/evaluate reads a ticket sent whole, and the queue of tickets due soonest."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from test_openapi import assert_documented, served
 
@@ -164,3 +166,18 @@ def test_a_time_before_the_ticket_was_received_is_a_422_naming_the_parameter(tra
     refused = tracked.get("/v1/tickets/T-1?at=2026-11-22T10:00:00-06:00")
     assert refused.status_code == 422 and refused.get_json()["errors"][0]["parameter"] == "at"
     assert_documented(document, "/v1/tickets/{ticket_id}", "get", refused)
+
+
+def test_retries_sent_at_once_store_each_event_once_in_order(policy_set, store):
+    log = store.open()
+    app = create_app({"POLICY_SET": policy_set, "DECISION_LOG": log, "TESTING": True})
+    body = {"request": REQUEST, "events": [OPEN, REPLY]}
+
+    def send(_):
+        return app.test_client().post("/v1/tickets/T-1/events", json=body).get_json()
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(send, range(16)))
+    assert sorted(a["stored"] for a in answers) == [0] * 15 + [2]
+    assert all(a["targets"] == answers[0]["targets"] for a in answers)
+    assert rows(store, "SELECT event_id FROM ticket_events ORDER BY position") == [("e-1",), ("e-2",)]
