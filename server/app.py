@@ -13,7 +13,7 @@ from flask import Flask, g, request
 from werkzeug.routing import BaseConverter, Map
 
 from supportpolicy.engine.resources import default_roots
-from supportpolicy.server import charges, problems, tickets, webhooks
+from supportpolicy.server import charges, problems, tickets, tracking, webhooks
 from supportpolicy.server.auth import authenticate
 from supportpolicy.server.live import LivePolicy
 from supportpolicy.server.metrics import Metrics
@@ -28,7 +28,8 @@ request_log = logging.getLogger("supportpolicy.requests")
 SCOPE_OF = {"decide": "decide", "decide_batch": "decide", "logged_decision": "read", "logged_decisions": "read",
             "customer": "read", "customers": "read", "customer_coverage": "read", "policies": "read",
             "status": "read", "reload": "admin", "prometheus": "metrics", "evaluate_ticket": "decide",
-            "price_charges": "decide"}
+            "price_charges": "decide", "append_ticket_events": "decide", "tracked_ticket": "read",
+            "ticket_queue": "read"}
 # A dry run (?dry_run=true) logs nothing: reading, not deciding, so either scope will do.
 DRY_RUN_SCOPES = ("read", "decide")
 # The policy explorer: its page, with a first view rendered here, and static files; the script asks the
@@ -169,6 +170,7 @@ def create_app(config: dict | None = None) -> Flask:
     webhooks.register(app, live, log, metrics)  # Zendesk's and Jira's, each with its own secret
     tickets.register(app, live)  # POST /v1/tickets/evaluate
     charges.register(app, live)  # POST /v1/charges
+    tracking.register(app, live, log)  # tracked tickets: their events, their clocks, the queue
     return app
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess, values
+from prometheus_client.core import GaugeMetricFamily
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -76,12 +77,42 @@ class Metrics:
             self.policy.labels(digest).set(1)
             self._digest = digest
 
-    def exposition(self) -> bytes:
+    def exposition(self, open_clocks=None) -> bytes:
+        """The metrics; ``open_clocks``, (plan, target, state, count) of the tracked tickets' open clocks now
+        (server.storage.tickets.open_clocks), read from the store at each scrape: the same in every worker."""
         if self.registry is not None:
-            return generate_latest(self.registry)
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry)
+            text = generate_latest(self.registry)
+        else:
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            text = generate_latest(registry)
+        if open_clocks is None:
+            return text
+        return text + generate_latest(_Collected(_ticket_gauge(open_clocks)))
+
+
+TICKET_STATES = ("running", "paused", "warning", "breached")
+
+
+def _ticket_gauge(open_clocks) -> GaugeMetricFamily:
+    gauge = GaugeMetricFamily("supportpolicy_tickets", "Tracked tickets whose clock of a target is open, by the plan "
+                              "they were received under, the target, and its state now: running, paused, warning "
+                              "(a warning has fired, no breach) or breached.", labels=["plan", "target", "state"])
+    counts = {(plan, target, state): count for plan, target, state, count in open_clocks}
+    for plan, target in sorted({(plan, target) for plan, target, _ in counts}):
+        for state in TICKET_STATES:  # every state, zero included, so a rate or an alert sees it drop to none
+            gauge.add_metric([plan, target, state], counts.get((plan, target, state), 0))
+    return gauge
+
+
+class _Collected:
+    """A registry of metrics already collected (generate_latest asks only for ``collect``)."""
+
+    def __init__(self, *families):
+        self.families = families
+
+    def collect(self):
+        return iter(self.families)
 
 
 def worker_exited(pid: int) -> None:

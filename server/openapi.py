@@ -23,6 +23,7 @@ from supportpolicy.server.openapi_components import ref as _ref
 from supportpolicy.server.openapi_decisions import SPELLINGS as _SPELLINGS
 from supportpolicy.server.openapi_decisions import decision_operations
 from supportpolicy.server.openapi_tickets import ticket_operations
+from supportpolicy.server.openapi_tracking import tracking_operations
 from supportpolicy.server.openapi_webhooks import SECURITY_SCHEMES, webhook_operations
 from supportpolicy.server.problems import PROBLEM_TYPES
 
@@ -51,7 +52,8 @@ TAGS = {"decisions": "Deciding requests, and the decision log.",
         "customers": "Customers, their terms in force and their weekly coverage.",
         "policies": "The loaded policy files.",
         "webhooks": "Decisions for Zendesk triggers and Jira automation rules, mapped from their payloads.",
-        "tickets": "A ticket's clocks: its targets' states, warnings and breaches, and how far it has escalated.",
+        "tickets": "A ticket's clocks: its targets' states, warnings and breaches, and how far it has escalated; "
+                   "tracked tickets (their events stored) and the queue of those due soonest.",
         "billing": "What the work on a ticket costs, priced by the contract versions in effect when it was done.",
         "operations": "Health, status, metrics and reloads, for the people who run the server.",
         "documentation": "This document and the problem types it names."}
@@ -225,6 +227,7 @@ def _operations():
     yield from webhook_operations(_problems, _json, _ref)
     yield from ticket_operations(_problems, _json)
     yield from charge_operations(_problems, _json)
+    yield from tracking_operations(_problems, _json, _query, _path)
     yield "/healthz", "get", "healthz", {
         "operationId": "health",
         "tags": ["operations"],

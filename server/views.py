@@ -16,6 +16,8 @@ from supportpolicy.engine.tools.terms_in_force import customer_list, terms_in_fo
 from supportpolicy.server import explorer_page, params, problems
 from supportpolicy.server.decisionviews import DecisionViews
 from supportpolicy.server.metrics import CONTENT_TYPE as METRICS_TYPE
+from supportpolicy.server.storage.log import DecisionLogUnavailable
+from supportpolicy.server.storage.tickets import open_clocks
 
 # (rule, method, endpoint): each endpoint is the Views method of that name.
 ROUTES = (
@@ -50,7 +52,13 @@ class Views(DecisionViews):
 
     def prometheus(self):
         self.metrics.policy_in_force(self.live.current.digest)
-        return Response(self.metrics.exposition(), content_type=METRICS_TYPE)
+        clocks = None
+        if self.log is not None:
+            try:
+                clocks = open_clocks(self.log, datetime.now(timezone.utc))
+            except DecisionLogUnavailable:  # the other metrics still tell; the tickets' gauge is absent meanwhile
+                clocks = None
+        return Response(self.metrics.exposition(clocks), content_type=METRICS_TYPE)
 
     def customer(self, customer_id: str):
         at = params.instant(request.args, "at", POLICY_INSTANT) or datetime.now(timezone.utc)

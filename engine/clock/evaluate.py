@@ -60,11 +60,15 @@ class TicketEvaluation:
         }
 
 
-def evaluate_ticket(policy_set: PolicySet, body, now: datetime) -> TicketEvaluation:
-    """The ticket ``body`` (decoded JSON) read at its ``at``, or ``now``; EngineError naming what is wrong."""
+def evaluate_ticket(policy_set: PolicySet, body, now: datetime,
+                    designated_contact: bool | None = None) -> TicketEvaluation:
+    """The ticket ``body`` (decoded JSON) read at its ``at``, or ``now``; EngineError naming what is wrong.
+
+    ``designated_contact``: the requester's status as a log recorded it, for a stored ticket whose e-mail the
+    log masked (as PolicySet.decide takes it)."""
     ticket = parse_ticket(body)
     try:
-        evaluation = policy_set.evaluate(ticket.request)
+        evaluation = policy_set.evaluate(ticket.request, designated_contact=designated_contact)
     except EngineError as error:
         raise naming_request(error) from None
     contract = evaluation.contract
@@ -80,7 +84,7 @@ def evaluate_ticket(policy_set: PolicySet, body, now: datetime) -> TicketEvaluat
         raise InvalidRequest(f"the ticket's events are not a stream the plan's clocks can run on: "
                              f"{', '.join(sorted({e.pointer for e in errors}))}", errors)
     try:
-        return _run(policy_set, ticket, evaluation, received_at, at)
+        return _run(policy_set, ticket, evaluation, received_at, at, designated_contact)
     except OutsideHolidayCalendar as error:
         raise error.naming("/at", deadline=True) from None
     except NoOpening as error:
@@ -91,7 +95,8 @@ def _version(plan: Plan) -> str:
     return f"{plan.file.id} {plan.file.version}"
 
 
-def _run(policy_set: PolicySet, ticket, evaluation: Evaluation, received_at: datetime, at: datetime):
+def _run(policy_set: PolicySet, ticket, evaluation: Evaluation, received_at: datetime, at: datetime,
+         designated_contact: bool | None):
     clocks = evaluation.contract.plan.clocks
     status, attributes, acknowledgements, solved = clocks.initial_status, {}, [], []
     bases = _bases(evaluation)
@@ -114,7 +119,7 @@ def _run(policy_set: PolicySet, ticket, evaluation: Evaluation, received_at: dat
             acknowledgements.append(event.at)
         elif event.type == ATTRIBUTES:
             attributes.update(event.attributes)
-            evaluation = _decided_again(policy_set, ticket, attributes, event)
+            evaluation = _decided_again(policy_set, ticket, attributes, event, designated_contact)
             bases = _bases(evaluation)
             for run in runs:
                 run.on_attributes(event.at, bases[run.clock.target])
@@ -141,10 +146,11 @@ def _bases(evaluation: Evaluation) -> dict:
     return bases
 
 
-def _decided_again(policy_set: PolicySet, ticket, attributes: dict, event) -> Evaluation:
+def _decided_again(policy_set: PolicySet, ticket, attributes: dict, event,
+                   designated_contact: bool | None) -> Evaluation:
     request = dict(ticket.request, attributes={**ticket.request.get("attributes", {}), **attributes})
     try:
-        return policy_set.evaluate(request)
+        return policy_set.evaluate(request, designated_contact=designated_contact)
     except EngineError as error:
         error.errors = tuple(FieldError(event.pointer + e.pointer, e.message, e.kind, e.key) for e in error.errors)
         raise

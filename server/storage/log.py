@@ -247,7 +247,16 @@ class DecisionLog:
         it commits, and rolls back on any error."""
         raise NotImplementedError
 
+    @contextmanager
+    def turn(self):
+        """A transaction holding the log's write turn (see _transaction); a failure is DecisionLogUnavailable."""
+        with self._lock, self._failures(), self._transaction() as transaction:
+            yield transaction
+
     # -- reading ----------------------------------------------------------------
+    def read(self, sql: str, parameters=()) -> list:
+        return self._run(sql, parameters, fetch=True)
+
     def get(self, decision_id: str) -> LogRecord | None:
         rows = self._run(f"SELECT {COLUMNS} FROM decisions WHERE decision_id = ?", (decision_id,), fetch=True)
         return LogRecord.from_row(rows[0]) if rows else None

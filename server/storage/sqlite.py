@@ -13,6 +13,7 @@ from supportpolicy.server.storage.idempotency import STATEMENTS as KEY_STATEMENT
 from supportpolicy.server.storage.log import INDEXES, DecisionLog, table
 from supportpolicy.server.storage.migrate import upgrade
 from supportpolicy.server.storage.privacy import KEEP_ALL, LogPrivacy
+from supportpolicy.server.storage.tickets import STATEMENTS as TICKET_STATEMENTS
 
 
 class _Transaction:
@@ -187,7 +188,7 @@ def _setup_sqlite(connection) -> None:
         upgrade(connection.execute, columns, "INTEGER PRIMARY KEY AUTOINCREMENT",
                 "json_extract(decision, '$.ticket_id')")
         connection.execute(table("INTEGER PRIMARY KEY AUTOINCREMENT"))
-        for statement in INDEXES + KEY_STATEMENTS:
+        for statement in INDEXES + KEY_STATEMENTS + TICKET_STATEMENTS:
             connection.execute(statement)
         connection.execute("COMMIT")
     except BaseException:

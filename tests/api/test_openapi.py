@@ -47,7 +47,8 @@ WEBHOOK_SCHEMES = {"zendesk_webhook": "zendeskSignature", "jira_webhook": "jiraW
 # Produced only by the explorer's static files (a Range past the end: 416), which are no operation.
 EXPLORER_ONLY_PROBLEMS = {"http-error"}
 # A value for each path parameter, to call every operation.
-PATH_VALUES = {"customer_id": "demo-city", "decision_id": "no-such-decision", "slug": "not-found"}
+PATH_VALUES = {"customer_id": "demo-city", "decision_id": "no-such-decision", "slug": "not-found",
+               "ticket_id": "zd-881"}
 
 
 class BrokenLog:

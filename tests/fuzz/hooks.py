@@ -17,12 +17,18 @@ FIELDS_THE_POLICY_DECIDES = re.compile(r"^(/channel|/category|/attributes/.*|/re
 # The instant or day of a customer's terms or coverage must fall in the years the contract's holiday calendar
 # knows (the plan names the calendar: the US one ends in 2100): a fact of the policy files too.
 PARAMETERS_THE_POLICY_DECIDES = {"at", "week_of"}
-# GET /v1/decisions?after= must name a logged decision: the decision log, not the schema, says which do.
-PARAMETERS_THE_LOG_DECIDES = {"after"}
+# GET /v1/decisions?after= must name a logged decision: the decision log, not the schema, says which do; likewise
+# GET /v1/tickets?after= a page the server gave, and GET /v1/tickets/{ticket_id}?at= must not be before the
+# stored ticket was received.
+PARAMETERS_THE_LOG_DECIDES = {"after", "at"}
 # A ticket's (POST /v1/tickets/evaluate): its request's, the statuses and attributes its plan names, and what no
 # schema can say of a stream of events (their order, before received_at or after `at`, a reply on a solved ticket).
-TICKET_FIELDS_THE_POLICY_DECIDES = re.compile(r"^(/request/(channel|category)|/events/\d+(/at|/status|/attributes/.+)?"
-                                              r"|/request/attributes/.*|/request/received_at|/at)$", re.S)
+# A tracked ticket's (POST /v1/tickets/{ticket_id}/events), what the store holds: whether the ticket is tracked
+# yet (its request required, or to be the one it has), its request's ticket_id against the path, an event id
+# stored with another event, the events already stored.
+TICKET_FIELDS_THE_POLICY_DECIDES = re.compile(r"^(/request/(channel|category|ticket_id|received_at)|/events/\d+(/at"
+                                              r"|/status|/id|/attributes/.*)?|/request/attributes/.*|/at|/request"
+                                              r"|/events)$", re.S)
 
 # A charge's (POST /v1/charges): its request's, and what no schema can say of a work log (entries reversed or
 # overlapping, before received_at or in the future, one entry_id twice, a notice after the work, the plan's currency).
