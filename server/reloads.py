@@ -31,6 +31,8 @@ ADMIN = "POST /v1/admin/reload"
 WATCHED = "policy files changed"
 STALE_S = 600  # an answer no worker came for (it had answered 202) is removed after this long
 POLL_S = 0.02
+# How long a SIGHUP still to come for a claimed POST /v1/admin/reload is waited for, at most.
+HUP_GRACE_S = 2.0
 
 
 def _write(path: Path, document: dict) -> None:
@@ -130,6 +132,9 @@ class Reloads:
         self._done = None  # (attempt, candidate, tickets), until the main loop has put it in force
         self._stopped = False
         self._follow = False
+        # The SIGHUPs still to come for POST /v1/admin/reload tickets claimed before their signal arrived: each is
+        # that reload's, already under way, not a new one (until the deadline: signals sent together may merge).
+        self._hups_to_come, self._hups_until = 0, 0.0
         self._thread = threading.Thread(target=self._run, name="supportpolicy-reloads", daemon=True)
 
     @property
@@ -145,6 +150,9 @@ class Reloads:
     def request(self, reason: str) -> None:
         """Ask for a reload (any thread, the signal loop too): returns at once."""
         with self._state:
+            if reason == "SIGHUP" and self._hups_to_come and time.monotonic() < self._hups_until:
+                self._hups_to_come -= 1  # the signal of a ticket an attempt has already answered or is answering
+                return
             if not self._stopped and reason not in self._reasons:
                 self._reasons.append(reason)
             self._state.notify_all()
@@ -179,7 +187,10 @@ class Reloads:
                     return
                 reasons, self._reasons = self._reasons, []
             tickets = self.shared.claim()
-            if tickets:  # the SIGHUP that woke the master came with them
+            if tickets:  # the SIGHUP that woke the master came with them, or is still to come
+                with self._state:
+                    self._hups_to_come = max(0, len(tickets) - ("SIGHUP" in reasons))
+                    self._hups_until = time.monotonic() + HUP_GRACE_S
                 reasons = [ADMIN] + [r for r in reasons if r not in ("SIGHUP", ADMIN)]
             reason = ", ".join(reasons) or ADMIN
             attempt, candidate = self._check(reason)
