@@ -145,7 +145,10 @@ class _Arbiter(Arbiter):
                 self.reloads.taken()
         super().manage_workers()
         if not self.reloads.started and self.WORKERS:  # the first workers are forked: now load beside them
-            self.reloads.start(follow=self._watcher is not None)
+            # Folders found changed at start are loaded as the watcher loads a change: once no file is
+            # still being written.
+            self.reloads.start(follow=self._watcher is not None,
+                               stale=self._watcher.recheck if self._watcher is not None else None)
 
     def _stop_reloading(self) -> None:
         self.reloads.stop()

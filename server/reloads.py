@@ -135,16 +135,19 @@ class Reloads:
         # The SIGHUPs still to come for POST /v1/admin/reload tickets claimed before their signal arrived: each is
         # that reload's, already under way, not a new one (until the deadline: signals sent together may merge).
         self._hups_to_come, self._hups_until = 0, 0.0
+        self._stale = lambda: self.request(WATCHED)
         self._thread = threading.Thread(target=self._run, name="supportpolicy-reloads", daemon=True)
 
     @property
     def started(self) -> bool:
         return self._thread.ident is not None
 
-    def start(self, follow: bool) -> None:
+    def start(self, follow: bool, stale=None) -> None:
         """Start loading beside the main loop; ``follow``: the folders are watched (a change made while the
-        server started, before its watcher was there, is then loaded too)."""
+        server started, before its watcher was there, is then loaded too: through ``stale``, the watcher's
+        wait for the folders to be quiet, when given)."""
         self._follow = follow
+        self._stale = stale or (lambda: self.request(WATCHED))
         self._thread.start()
 
     def request(self, reason: str) -> None:
@@ -178,7 +181,7 @@ class Reloads:
 
     def _run(self) -> None:
         if not self.live.warm() and self._follow:
-            self.request(WATCHED)
+            self._stale()
         while True:
             with self._state:
                 while not self._stopped and (self._done is not None or not (self._reasons or self._asked())):

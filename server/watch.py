@@ -88,6 +88,12 @@ class PolicyWatcher(FileSystemEventHandler):
                 return
         self.on_change()
 
+    def recheck(self) -> None:
+        """Report a change the watcher may not have seen (made before it watched) once the folders are quiet:
+        not while a file it saw modified is still open for writing."""
+        with self._lock:
+            self._restart_timer()
+
     def start(self) -> "PolicyWatcher":
         for folder in self.folders:
             try:
