@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 from datetime import datetime, timedelta, timezone
 
 import common
@@ -44,16 +42,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     policy_set, body, now = load_policy_set(), charge(), datetime.now(timezone.utc)
-    for _ in range(20):
-        price_work(policy_set, body, now)
-    timings = []
-    for _ in range(args.rounds):
-        start = time.perf_counter()
-        price_work(policy_set, body, now)
-        timings.append((time.perf_counter() - start) * 1e6)
-    timings.sort()
-    result = {"entries": len(body["entries"]), "charges": len(timings),
-              "median_us": round(statistics.median(timings), 1), "p99_us": round(timings[int(len(timings) * .99)], 1)}
+    figures = common.time_calls(lambda: price_work(policy_set, body, now), args.rounds, warm_up=20)
+    result = {"entries": len(body["entries"]), "charges": args.rounds, **figures}
     if args.json:
         print(json.dumps(result))
     else:

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 from datetime import datetime, timedelta, timezone
 
 import common
@@ -55,16 +53,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     policy_set, body, now = load_policy_set(), ticket(), datetime.now(timezone.utc)
-    for _ in range(200):
-        evaluate_ticket(policy_set, body, now)
-    timings = []
-    for _ in range(args.rounds):
-        start = time.perf_counter()
-        evaluate_ticket(policy_set, body, now)
-        timings.append((time.perf_counter() - start) * 1e6)
-    timings.sort()
-    result = {"events": len(body["events"]), "evaluations": len(timings),
-              "median_us": round(statistics.median(timings), 1), "p99_us": round(timings[int(len(timings) * .99)], 1)}
+    figures = common.time_calls(lambda: evaluate_ticket(policy_set, body, now), args.rounds, warm_up=200)
+    result = {"events": len(body["events"]), "evaluations": args.rounds, **figures}
     if args.json:
         print(json.dumps(result))
     else:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import importlib
 import signal
+import statistics
 import sys
+import time
 from pathlib import Path
 from typing import Callable, NoReturn
 
@@ -18,6 +20,19 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def time_calls(step: Callable[[], object], rounds: int, warm_up: int) -> dict:
+    """Microseconds per ``step()``, median and 99th percentile, over ``rounds`` calls after ``warm_up`` calls."""
+    for _ in range(warm_up):
+        step()
+    timings = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        step()
+        timings.append((time.perf_counter() - start) * 1e6)
+    timings.sort()
+    return {"median_us": round(statistics.median(timings), 1), "p99_us": round(timings[int(len(timings) * .99)], 1)}
 
 
 def make_engine_importable() -> None:
