@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 from supportpolicy.engine.load.schemas import schema
-from supportpolicy.server.openapi_components import ref
+from supportpolicy.server.openapi_components import INSTANT, MAYBE_NAME, NAME, object_of, ref
 
-_INSTANT = {"type": "string", "format": "date-time"}
-_NAME, _MAYBE_NAME = {"type": "string"}, {"type": ["string", "null"]}
 _MINUTES = {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$", "description": "Minutes, exactly, e.g. \"90\"."}
 _MONEY = {"type": "object", "required": ["amount", "currency"], "properties": {
     "amount": {"type": "string", "description": "Exact decimal, at least two places, e.g. \"300.00\"."},
@@ -21,12 +19,7 @@ def request_schema() -> dict:
     return dict(document, properties=properties)
 
 
-def _object(properties: dict, required=None) -> dict:
-    return {"type": "object", "required": list(properties) if required is None else required,
-            "properties": properties}
-
-
-_LINE = _object({
+_LINE = object_of({
     "charged": {"type": "boolean"},
     "reason": {"enum": ["charged", "not_billable", "before_notice", "no_notice", "declined", "prepaid"],
                "description": "charged; or why not: the rules make it not billable (named in `rules`), or it "
@@ -37,16 +30,16 @@ _LINE = _object({
     "worked_minutes": _MINUTES,
     "billed_minutes": {**_MINUTES, "description": "Worked minutes with what the plan's minimum and increment add."},
     "amount": _MONEY,
-    "spans": {"type": "array", "items": _object({"entry_id": _NAME, "start": _INSTANT, "end": _INSTANT})},
+    "spans": {"type": "array", "items": object_of({"entry_id": NAME, "start": INSTANT, "end": INSTANT})},
     "policy": {"description": "The versions in effect when the work was done, as a decision names them.",
                "type": "object", "required": ["id", "version", "digest", "files"]},
-    "rules": {"type": "array", "items": _object({"rule": _NAME, "file": _NAME, "line": {"type": "integer"}})},
-    "terms": {"type": "array", "items": _NAME,
+    "rules": {"type": "array", "items": object_of({"rule": NAME, "file": NAME, "line": {"type": "integer"}})},
+    "terms": {"type": "array", "items": NAME,
               "description": "The terms that priced it, e.g. period_rate, after_hours.increment."},
 })
-RESPONSE = _object({
-    "ticket_id": _MAYBE_NAME, "customer": _NAME, "time_zone": _NAME,
-    "notice": {"oneOf": [{"type": "null"}, _object({"given_at": _INSTANT,
+RESPONSE = object_of({
+    "ticket_id": MAYBE_NAME, "customer": NAME, "time_zone": NAME,
+    "notice": {"oneOf": [{"type": "null"}, object_of({"given_at": INSTANT,
                                                     "response": {"enum": ["accepted", "declined"]}})]},
     "total": _MONEY,
     "lines": {"type": "array", "items": _LINE},

@@ -4,6 +4,17 @@ from __future__ import annotations
 from supportpolicy.engine.load.schemas import schema
 from supportpolicy.engine.vocabulary import UNITS
 
+# The building blocks of the answers' schemas, shared by the operations' modules.
+INSTANT = {"type": "string", "format": "date-time"}
+MAYBE_INSTANT = {"type": ["string", "null"], "format": "date-time"}
+NAME, MAYBE_NAME = {"type": "string"}, {"type": ["string", "null"]}
+
+
+def object_of(properties: dict, required=None) -> dict:
+    """An object with these properties, all of them required unless ``required`` says which."""
+    return {"type": "object", "required": list(properties) if required is None else required,
+            "properties": properties}
+
 
 def ref(name: str) -> dict:
     """A reference to the component schema ``name``."""

@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 from supportpolicy.engine.load.schemas import schema
-from supportpolicy.server.openapi_components import ref
+from supportpolicy.server.openapi_components import INSTANT, MAYBE_INSTANT, MAYBE_NAME, NAME, object_of, ref
 
 _STATES = ["running", "paused", "met", "breached", "not_started", "not_applicable"]
-_INSTANT = {"type": "string", "format": "date-time"}
-_MAYBE_INSTANT = {"type": ["string", "null"], "format": "date-time"}
-_NAME, _MAYBE_NAME = {"type": "string"}, {"type": ["string", "null"]}
 
 
 def _inlined(node, defs: dict):
@@ -31,41 +28,36 @@ def request_schema() -> dict:
     return _inlined({k: v for k, v in document.items() if k != "$id"}, document["$defs"])
 
 
-def _object(properties: dict, required=None) -> dict:
-    return {"type": "object", "required": list(properties) if required is None else required,
-            "properties": properties}
-
-
-_LEVEL = _object({"level": {"type": "integer", "minimum": 1}, "round": {"type": "integer", "minimum": 1},
-                  "team": _NAME, "via": _MAYBE_NAME, "fires_at": _MAYBE_INSTANT, "fired": {"type": "boolean"}})
-_TARGET = _object({
-    "state": {"enum": _STATES}, "due": _MAYBE_INSTANT, "started_at": _MAYBE_INSTANT, "stopped_at": _MAYBE_INSTANT,
-    "breached_at": _MAYBE_INSTANT, "breaches": {"type": "array", "items": _INSTANT},
+_LEVEL = object_of({"level": {"type": "integer", "minimum": 1}, "round": {"type": "integer", "minimum": 1},
+                  "team": NAME, "via": MAYBE_NAME, "fires_at": MAYBE_INSTANT, "fired": {"type": "boolean"}})
+_TARGET = object_of({
+    "state": {"enum": _STATES}, "due": MAYBE_INSTANT, "started_at": MAYBE_INSTANT, "stopped_at": MAYBE_INSTANT,
+    "breached_at": MAYBE_INSTANT, "breaches": {"type": "array", "items": INSTANT},
     "stop": {"enum": ["first_public_agent_reply", "each_agent_reply", "solved"]},
     "elapsed_seconds": {"type": "number", "minimum": 0}, "remaining_seconds": {"type": "number", "minimum": 0},
-    "target_seconds": {"type": "number", "minimum": 0}, "schedule": _MAYBE_NAME,
-    "paused": {"type": "array", "items": _object({"from": _INSTANT, "to": _MAYBE_INSTANT})},
-    "warnings": {"type": "array", "items": _object({
-        "percent": {"type": "integer"}, "action": {"enum": ["notify", "escalate"]}, "team": _NAME,
-        "via": _MAYBE_NAME, "fires_at": _MAYBE_INSTANT, "fired": {"type": "boolean"}})},
-    "cycles": {"type": "integer", "minimum": 0}, "rule": _NAME, "file": _NAME, "line": {"type": "integer"}})
-RESPONSE = _object({
-    "ticket_id": _MAYBE_NAME, "customer": _NAME,
+    "target_seconds": {"type": "number", "minimum": 0}, "schedule": MAYBE_NAME,
+    "paused": {"type": "array", "items": object_of({"from": INSTANT, "to": MAYBE_INSTANT})},
+    "warnings": {"type": "array", "items": object_of({
+        "percent": {"type": "integer"}, "action": {"enum": ["notify", "escalate"]}, "team": NAME,
+        "via": MAYBE_NAME, "fires_at": MAYBE_INSTANT, "fired": {"type": "boolean"}})},
+    "cycles": {"type": "integer", "minimum": 0}, "rule": NAME, "file": NAME, "line": {"type": "integer"}})
+RESPONSE = object_of({
+    "ticket_id": MAYBE_NAME, "customer": NAME,
     "policy": {"description": "The versions in effect when the ticket was received, as a decision names them.",
                "type": "object", "required": ["id", "version", "digest", "files"]},
-    "received_at": _INSTANT, "at": {"description": "When the clocks were read.", **_INSTANT},
-    "time_zone": _NAME, "status": {"description": "The ticket's status at `at`.", **_NAME},
+    "received_at": INSTANT, "at": {"description": "When the clocks were read.", **INSTANT},
+    "time_zone": NAME, "status": {"description": "The ticket's status at `at`.", **NAME},
     "attributes": {"type": "object"},
     "targets": {"description": "Each target's clock, by the target's name.", "type": "object",
                 "additionalProperties": _TARGET},
-    "escalation": {"oneOf": [{"type": "null"}, _object({
+    "escalation": {"oneOf": [{"type": "null"}, object_of({
         "level": {"type": "integer", "minimum": 0, "description": "The level reached (0: none yet)."},
-        "round": {"type": ["integer", "null"]}, "reached_at": _MAYBE_INSTANT, "team": _MAYBE_NAME,
-        "via": _MAYBE_NAME, "acknowledged_at": _MAYBE_INSTANT, "next": {"oneOf": [{"type": "null"}, _LEVEL]},
+        "round": {"type": ["integer", "null"]}, "reached_at": MAYBE_INSTANT, "team": MAYBE_NAME,
+        "via": MAYBE_NAME, "acknowledged_at": MAYBE_INSTANT, "next": {"oneOf": [{"type": "null"}, _LEVEL]},
         "levels": {"type": "array", "items": _LEVEL}})]},
     "clocks": {"description": "Where the plan's clock terms are written.",
-               **_object({"file": _NAME, "line": {"type": "integer", "minimum": 1}})},
-    "trace": {"type": "array", "items": _object({"rule": _NAME, "file": _NAME, "line": {"type": "integer"}})},
+               **object_of({"file": NAME, "line": {"type": "integer", "minimum": 1}})},
+    "trace": {"type": "array", "items": object_of({"rule": NAME, "file": NAME, "line": {"type": "integer"}})},
 })
 EXAMPLE = {
     "request": {"customer": "harbor-county", "received_at": "2026-11-23T10:00:00-08:00", "channel": "email",

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from supportpolicy.engine.instants import INSTANT, POLICY_INSTANT
+from supportpolicy.server.openapi_components import INSTANT as _INSTANT
 from supportpolicy.server.openapi_components import ref
 from supportpolicy.server.openapi_tickets import RESPONSE, request_schema
 
-_INSTANT = {"type": "string", "format": "date-time"}
 _MARK = {"oneOf": [{"type": "null"}, {"type": "object", "required": ["at", "target"], "properties": {
     "at": _INSTANT, "target": {"type": "string"}}}]}
 _QUEUED = {"type": "object", "required": ["ticket_id", "customer", "plan", "state", "state_at_last_event", "warning",
