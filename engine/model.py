@@ -39,7 +39,8 @@ class Plan:
     data: Mapping  # the validated document; customers' overrides merge onto it
     terms: Terms
     positions: Mapping  # JSON path -> (line, column) in the file
-    clocks: ClockTerms | None = None  # how its targets' clocks run over a ticket's life (the plan's own)
+    clocks: ClockTerms | None = None  # how its targets' clocks run over a ticket's life (the plan's own; a
+    # contract's, with the customer's overrides, are its terms'), Terms.clocks
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")

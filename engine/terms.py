@@ -220,6 +220,10 @@ class Terms:
     emergency_available_to: str
     after_hours: AfterHours
     included_services: Mapping[str, tuple]
+    # How the targets' clocks run over a ticket's life: an engine.clockterms.ClockTerms (which builds on this
+    # module's values, so is not named here), the plan's clocks with the customer's overrides; None: the plan has
+    # none. The loader sets it (load/clocks.py, with_clocks).
+    clocks: object = None
 
     @property
     def schedule(self) -> SupportSchedule:

@@ -113,7 +113,7 @@ TERM_KIND_FOR = {
 
 # The sections of a plan that hold its terms (a customer may override any term in them).
 TERM_SECTIONS = ("schedule", "schedules", "channels", "response_targets", "targets", "attributes", "categories",
-                 "emergency_support", "after_hours", "included_services")
+                 "emergency_support", "after_hours", "included_services", "clocks")
 
 # Terms that are one value: an override replaces them whole rather than merging into them key by key.
 _WHOLE_TERMS = tuple(pattern.split(".") for pattern in (
@@ -122,7 +122,9 @@ _WHOLE_TERMS = tuple(pattern.split(".") for pattern in (
     "schedules.*.holidays.remove", "response_targets.*", "channels.*.response_target", "categories.*.escalation",
     "after_hours.rate", "after_hours.rates.*", "after_hours.minimum_charge", "after_hours.increment",
     "after_hours.prepaid",
-    "emergency_support.response_target", "included_services.*", "attributes.*", "targets.*"))
+    "emergency_support.response_target", "included_services.*", "attributes.*", "targets.*",
+    # A clock's start (received, or a status) and each level's delay, share and team are one value each.
+    "clocks.targets.*.start", "clocks.escalation.levels"))
 
 
 def replaced_whole(path: tuple) -> bool:

@@ -37,6 +37,10 @@ _TARGET = object_of({
     "elapsed_seconds": {"type": "number", "minimum": 0}, "remaining_seconds": {"type": "number", "minimum": 0},
     "target_seconds": {"type": "number", "minimum": 0}, "schedule": MAYBE_NAME,
     "paused": {"type": "array", "items": object_of({"from": INSTANT, "to": MAYBE_INSTANT})},
+    "ran": {"description": "Each stretch the clock ran in (started, not stopped, not paused), oldest first, with "
+                           "the cycle it belongs to (a next update starts one at each agent reply).",
+            "type": "array", "items": object_of({"cycle": {"type": "integer", "minimum": 1}, "from": INSTANT,
+                                                 "to": INSTANT})},
     "warnings": {"type": "array", "items": object_of({
         "percent": {"type": "integer"}, "action": {"enum": ["notify", "escalate"]}, "team": NAME,
         "via": MAYBE_NAME, "fires_at": MAYBE_INSTANT, "fired": {"type": "boolean"}})},

@@ -40,10 +40,12 @@ class TicketEvaluation:
     escalation: EscalationState | None
 
     def as_json(self) -> dict:
-        decision, plan = self.evaluation.decision, self.evaluation.contract.plan
-        schedule = self.evaluation.contract.terms.schedule
+        decision, contract = self.evaluation.decision, self.evaluation.contract
+        schedule = contract.terms.schedule
         local = lambda instant: None if instant is None else schedule.local(instant).isoformat()  # noqa: E731
-        line, _ = plan.positions.get("$.clocks", (1, 1))
+        # Where the clock terms are written: the customer's overrides of them, when it has any, else the plan.
+        written = contract.customer if "clocks" in contract.customer.overrides else contract.plan
+        line, _ = written.positions.get("$.overrides.clocks" if written is contract.customer else "$.clocks", (1, 1))
         return {
             "ticket_id": decision.ticket_id,
             "customer": decision.customer,
@@ -55,7 +57,7 @@ class TicketEvaluation:
             "attributes": dict(decision.facts.attributes),
             "targets": {t.name: t.as_json(schedule) for t in self.targets},
             "escalation": None if self.escalation is None else self.escalation.as_json(local),
-            "clocks": {"file": plan.file.path, "line": line},
+            "clocks": {"file": written.file.path, "line": line},
             "trace": [rule.as_trace() for rule in decision.trace],
         }
 
@@ -72,7 +74,7 @@ def evaluate_ticket(policy_set: PolicySet, body, now: datetime,
     except EngineError as error:
         raise naming_request(error) from None
     contract = evaluation.contract
-    clocks = contract.plan.clocks
+    clocks = contract.terms.clocks
     if clocks is None:
         raise InvalidRequest(f"plan {_version(contract.plan)} has no clock terms", [FieldError(
             "/request/customer", f"has plan {_version(contract.plan)}, which has no clock terms (clocks)")])
@@ -97,7 +99,7 @@ def _version(plan: Plan) -> str:
 
 def _run(policy_set: PolicySet, ticket, evaluation: Evaluation, received_at: datetime, at: datetime,
          designated_contact: bool | None):
-    clocks = evaluation.contract.plan.clocks
+    clocks = evaluation.contract.terms.clocks
     status, attributes, acknowledgements, solved = clocks.initial_status, {}, [], []
     bases = _bases(evaluation)
     runs = [TargetRun(clocks.targets[name], bases[name], received_at, status) for name in bases]

@@ -52,6 +52,19 @@ class TargetState:
             return run.cycle.projected(run.cycle.share(percent), now), False
         return None, False
 
+    def ran(self) -> tuple:
+        """(cycle, from, to) of each stretch the clock ran in (started, not stopped, not paused), every cycle's,
+        oldest first; cycles numbered from 1."""
+        cycles = (*self.run.cycles, *((self.run.cycle,) if self.run.cycle is not None else ()))
+        found = []
+        for n, cycle in enumerate(cycles, 1):
+            for start, end in cycle.ran:  # cut at every event: the stretches that meet are one
+                if found and found[-1][0] == n and found[-1][2] == start:
+                    found[-1] = (n, found[-1][1], end)
+                else:
+                    found.append((n, start, end))
+        return tuple(found)
+
     def as_json(self, schedule: SupportSchedule) -> dict:
         local = _writer(schedule)
         due = self.run.basis.due
@@ -63,6 +76,7 @@ class TargetState:
             "target_seconds": self.allowance.total_seconds(),
             "schedule": None if self.run.basis.measure is None else self.run.basis.measure.counts_in,
             "paused": [{"from": local(start), "to": local(end)} for start, end in self.paused],
+            "ran": [{"cycle": n, "from": local(start), "to": local(end)} for n, start, end in self.ran()],
             "warnings": [{"percent": w.percent, "action": w.action, "team": w.escalation.team,
                           "via": w.escalation.via, "fires_at": local(w.fires_at), "fired": w.fired}
                          for w in self.warnings],

@@ -6,10 +6,18 @@ has one clock, warnings rise, and a ladder that repeats is one that can.
 """
 from __future__ import annotations
 
-from supportpolicy.engine.clockterms import PREVIOUS_LEVEL, RECEIVED
+from dataclasses import replace
+
+from supportpolicy.engine.clockterms import PREVIOUS_LEVEL, RECEIVED, ClockTerms
 from supportpolicy.engine.errors import PolicyError
 from supportpolicy.engine.load.yamlsource import Source
+from supportpolicy.engine.terms import Terms
 from supportpolicy.engine.vocabulary import FIRST_RESPONSE
+
+
+def with_clocks(terms: Terms, data: dict) -> Terms:
+    """``terms`` with the clock terms of ``data`` (a plan's, or a customer's merged terms, checked)."""
+    return replace(terms, clocks=ClockTerms.from_data(data.get("clocks")))
 
 
 def clock_errors(source: Source, data: dict, at: str = "$") -> list[PolicyError]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from supportpolicy.engine.errors import PolicyError
+from supportpolicy.engine.load.clocks import with_clocks
 from supportpolicy.engine.load.files import Document
 from supportpolicy.engine.load.plans import check_terms
 from supportpolicy.engine.load.schemas import schema_errors
@@ -64,7 +65,9 @@ def merge_overrides(source: Source, plan_data: dict, overrides: dict) -> tuple[d
     """The plan's terms with the customer's overrides applied; an override may only name a term the plan defines.
 
     What no override touches is the plan's own data, shared, not copied: data the loader built is never
-    changed, by anything (a mapping an override changes is copied first)."""
+    changed, by anything (a mapping an override changes is copied first). An override that gives the plan's own
+    value is a warning (``redundant_override``): it changes nothing, and would keep the customer on the old term
+    when the plan changes it."""
     errors = []
 
     def merge(target: dict, changes: dict, path: tuple, json_path: str) -> dict:
@@ -78,6 +81,11 @@ def merge_overrides(source: Source, plan_data: dict, overrides: dict) -> tuple[d
             elif isinstance(value, dict) and isinstance(target[key], dict) and not replaced_whole(path + (key,)):
                 merged[key] = merge(target[key], value, path + (key,), here)
             else:
+                if value == target[key] and type(value) is type(target[key]):
+                    errors.append(source.error(here, "redundant_override", f"{'.'.join(path + (key,))} is the "
+                                               "plan's own term already; leave it out, so that the customer "
+                                               "follows the plan when a new version changes it",
+                                               severity="warning"))
                 merged[key] = value
         return merged
 
@@ -92,12 +100,17 @@ def customer_terms(doc: Document, customer: Customer, plan: Plan) -> tuple[Terms
                                        f"plan {plan.file.id} {plan.file.version} keeps hours in each customer's "
                                        "time zone; give this customer's, e.g. `time_zone: America/Los_Angeles`")]
     if not customer.overrides:
-        return (Terms.from_data(plan.data, customer.time_zone) if customer_time else plan.terms), []
-    merged, errors = merge_overrides(doc.source, plan.data, customer.overrides)
+        return (with_clocks(Terms.from_data(plan.data, customer.time_zone), plan.data) if customer_time
+                else plan.terms), []
+    merged, found = merge_overrides(doc.source, plan.data, customer.overrides)
+    warnings = [e for e in found if e.severity == "warning"]
+    errors = [e for e in found if e.severity != "warning"]
     if not errors:
         errors = [PolicyError(e.file, e.line, e.column, e.code,
                               f"with plan {plan.file.id} {plan.file.version}: {e.message}", e.json_path)
                   for e in schema_errors(doc.source, "plan", merged, "$.overrides", changed=customer.overrides)]
     if not errors:
         errors = check_terms(doc.source, merged, "$.overrides")
-    return (None if errors else Terms.from_data(merged, customer.time_zone)), errors
+    if errors:
+        return None, errors + warnings
+    return with_clocks(Terms.from_data(merged, customer.time_zone), merged), warnings

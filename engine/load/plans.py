@@ -6,9 +6,8 @@ overrides applied (customers.py), so an override cannot make them invalid.
 from __future__ import annotations
 
 from supportpolicy.engine.calendar import SUPPORT_SCHEDULE
-from supportpolicy.engine.clockterms import ClockTerms
 from supportpolicy.engine.errors import PolicyError
-from supportpolicy.engine.load.clocks import clock_errors
+from supportpolicy.engine.load.clocks import clock_errors, with_clocks
 from supportpolicy.engine.load.files import Document
 from supportpolicy.engine.load.schedules import schedule_errors
 from supportpolicy.engine.load.yamlsource import Source
@@ -109,5 +108,5 @@ def build_plan(doc: Document) -> tuple[Plan | None, list[PolicyError]]:
     if errors:
         return None, errors
     data = doc.source.data
-    return Plan(doc.policy_file(), data, Terms.from_data(data), doc.source.positions,
-                ClockTerms.from_data(data.get("clocks"))), []
+    terms = with_clocks(Terms.from_data(data), data)
+    return Plan(doc.policy_file(), data, terms, doc.source.positions, terms.clocks), []

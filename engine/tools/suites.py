@@ -11,9 +11,11 @@ from __future__ import annotations
 import copy
 import fnmatch
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
+from supportpolicy.engine.clock.evaluate import evaluate_ticket
 from supportpolicy.engine.decide.decision import Decision
 from supportpolicy.engine.errors import EngineError
 from supportpolicy.engine.instants import parse_instant
@@ -30,6 +32,7 @@ class Case:
     expect_error: dict | None
     file: str
     line: int
+    ticket: dict | None = None  # {events, at}: the ticket's life after the request, for expect.clocks
 
     @property
     def id(self) -> str:
@@ -136,7 +139,7 @@ def _suite(doc) -> Suite:
         for key, value in raw["request"].items():
             request[key] = dict(request.get(key, {}), **value) if isinstance(value, dict) else value
         cases.append(Case(data["suite"], raw["name"], request, raw.get("expect"), raw.get("expect_error"),
-                          doc.path, doc.source.position(f"$.cases[{i}]")[0]))
+                          doc.path, doc.source.position(f"$.cases[{i}]")[0], raw.get("ticket")))
     return Suite(data["suite"], doc.path, tuple(cases))
 
 
@@ -176,9 +179,23 @@ def run_case(policy_set, case: Case) -> CaseResult:
         return CaseResult(case, "failed", (Mismatch("status", case.expect_error["status"], "a decision"),),
                           decision)
     document = decision.as_json()  # expectations are written as the decision document reads
+    if "clocks" in case.expect:
+        document["clocks"] = _clocks(policy_set, case)
     mismatches = tuple(Mismatch(name, expected, document.get(name))
                        for name, expected in case.expect.items() if not matches(name, expected, document.get(name)))
     return CaseResult(case, "failed" if mismatches else "passed", mismatches, decision)
+
+
+def _clocks(policy_set, case: Case):
+    """The ticket's clocks as POST /v1/tickets/evaluate answers, or why there are none (a string)."""
+    if case.ticket is None:
+        return "no clocks: the case gives no ticket (ticket: {events: [...], at: ...})"
+    body = {"request": copy.deepcopy(case.request), "events": copy.deepcopy(case.ticket["events"]),
+            "at": case.ticket["at"]}
+    try:
+        return evaluate_ticket(policy_set, body, datetime.now(timezone.utc)).as_json()
+    except EngineError as error:
+        return f"refused: {error.status} {error.detail}: " + "; ".join(f"{e.pointer} {e.message}" for e in error.errors)
 
 
 def _refused(case: Case, error: EngineError) -> CaseResult:
@@ -203,10 +220,16 @@ def matches(name: str, expected, actual) -> bool:
         return isinstance(actual, dict) and all(matches(k, v, actual.get(k)) for k, v in expected.items())
     if isinstance(expected, (Decimal, int, float)) and not isinstance(expected, bool) and isinstance(actual, str):
         return _same_amount(expected, actual)
+    if _number(expected) and _number(actual):  # seconds of a clock: 3600 is 3600.0
+        return expected == actual
     if isinstance(expected, str) and isinstance(actual, str) and expected != actual:
         instants = parse_instant(expected), parse_instant(actual)  # a time may be written in any offset
         return None not in instants and instants[0] == instants[1]
     return expected == actual and type(expected) is type(actual)
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _same_amount(expected, actual: str) -> bool:

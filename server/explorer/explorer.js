@@ -604,6 +604,10 @@
     drawAll();
   }
 
+  // What timeline.js (the ticket's clocks and the charge, drawn) shares of this page: the API and the time helpers.
+  window.supportPolicyExplorer = {api, NeedsToken, el, svg, code, wall, instantOf, addDays, longTime,
+                                  zoneAbbreviation, dateLabel, pad, showProblem, clearProblem};
+
   document.addEventListener("DOMContentLoaded", () => {
     $("auth-form").addEventListener("submit", (event) => {
       event.preventDefault();

@@ -91,7 +91,7 @@ def test_nothing_on_the_page_is_inline_so_the_policy_blocks_nothing(client):
 
 def test_every_file_the_page_refers_to_is_served_here_under_the_same_policy(client):
     references = parsed_page(client).references
-    assert {"/explorer/explorer.js", "/explorer/explorer.css"} <= set(references)
+    assert {"/explorer/explorer.js", "/explorer/timeline.js", "/explorer/explorer.css"} <= set(references)
     for reference in references:
         assert not re.match(r"^([a-z][a-z0-9+.-]*:|//)", reference, re.I), f"{reference} is not on this server"
         response = client.get(reference)
@@ -107,11 +107,17 @@ def test_the_script_and_style_fetch_nothing_from_elsewhere():
     # Every path the script names (it fetches only through api(), with paths) is in this server's API.
     assert script.count("fetch(") == 1
     assert set(re.findall(r"(?:`|api\(\")(/[\w-]+)/", script)) == {"/v1"}
+    # The timelines' script asks through explorer.js's api() alone.
+    timelines = (EXPLORER / "timeline.js").read_text(encoding="utf-8")
+    assert re.findall(r"(?:https?:)?//[\w.-]+\.\w+[^\s\"'`]*", timelines) == []
+    assert "fetch(" not in timelines and "XMLHttpRequest" not in timelines
+    assert set(re.findall(r"(?:`|api\(\")(/[\w-]+)/", timelines)) == {"/v1"}
 
 
 def test_every_explorer_file_is_directly_in_the_folder_the_wheel_ships():
     assert [p.name for p in EXPLORER.iterdir() if p.is_dir() and p.name != "__pycache__"] == []
-    assert {"index.html", "explorer.js", "explorer.css", "favicon.svg"} <= {p.name for p in EXPLORER.iterdir()}
+    assert {"index.html", "explorer.js", "timeline.js", "explorer.css", "favicon.svg"} <= \
+        {p.name for p in EXPLORER.iterdir()}
 
 
 # ---- GET /v1/customers ------------------------------------------------------------------

@@ -177,6 +177,8 @@ BROKEN = {
     "effective-date-collision": [At(PLAN_2, "effective_date_collision", "effective_from", "$.effective_from")],
     "time-zone-changed": [At(PLAN_2, "time_zone_changed", "time_zone", "$.schedule.time_zone")],
     "unknown-override": [At(CUSTOMER, "unknown_term", "discount", "$.overrides.after_hours.discount")],
+    "clock-override-unknown-status": [At(CUSTOMER, "unknown_status", "waiting_for_city",
+                                         "$.overrides.clocks.targets.first_response.pause[0]")],
     "duplicate-contact": [At(CUSTOMER, "duplicate_contact", "email", "$.designated_contacts[2].email")],
     "unknown-document": [At("policies/plans/central-standard/notes.yaml", "unknown_document", "notes", "$")],
     "alias-bomb": [Within("policies/customers/lol.yaml", "too_large")],

@@ -102,6 +102,25 @@ def test_a_pause_holds_the_next_update_for_exactly_as_long_as_it_lasts(policy_se
     assert waiting["paused"] == [{"from": "2026-11-23T10:20:00-08:00", "to": None}]
 
 
+def test_the_stretches_a_clock_ran_in_leave_out_its_pauses_and_name_their_cycle(policy_set):
+    # What the explorer draws: the clock ran 10:00 to 10:20 and 10:50 to 11:10 (the reply), then a new cycle.
+    ticket = harbor("2026-11-23T10:00:00-08:00", 1)
+    events = [status("2026-11-23T10:05:00-08:00", "open"), status("2026-11-23T10:20:00-08:00", "pending_customer"),
+              status("2026-11-23T10:50:00-08:00", "open"), reply("2026-11-23T11:10:00-08:00")]
+    update = clocks(policy_set, ticket, events, "2026-11-23T11:30:00-08:00")["targets"]["next_update"]
+    assert update["ran"] == [{"cycle": 1, "from": "2026-11-23T10:00:00-08:00", "to": "2026-11-23T10:20:00-08:00"},
+                             {"cycle": 1, "from": "2026-11-23T10:50:00-08:00", "to": "2026-11-23T11:10:00-08:00"},
+                             {"cycle": 2, "from": "2026-11-23T11:10:00-08:00", "to": "2026-11-23T11:30:00-08:00"}]
+    first = clocks(policy_set, ticket, events, "2026-11-23T11:30:00-08:00")["targets"]["first_response"]
+    # The plan's first response does not pause while the customer is asked: it ran until the reply met it.
+    assert first["paused"] == [] and first["stopped_at"] == "2026-11-23T11:10:00-08:00"
+    assert first["ran"] == [{"cycle": 1, "from": "2026-11-23T10:00:00-08:00", "to": "2026-11-23T11:10:00-08:00"}]
+    # Never paused, never stopped: one stretch from the start to the reading, the time it counted.
+    plain = clocks(policy_set, EMAIL, [], "2026-11-23T12:00:00-06:00")["targets"]["first_response"]
+    assert plain["ran"] == [{"cycle": 1, "from": "2026-11-23T10:00:00-06:00", "to": "2026-11-23T12:00:00-06:00"}]
+    assert plain["elapsed_seconds"] == 7200
+
+
 def test_each_agent_reply_starts_the_next_update_again(policy_set):
     ticket = harbor("2026-11-23T10:00:00-08:00", 1)
     update = clocks(policy_set, ticket, [reply("2026-11-23T10:40:00-08:00"), reply("2026-11-23T11:30:00-08:00")],
