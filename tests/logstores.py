@@ -122,6 +122,11 @@ class Store:
                 yield connection, "%s"
 
     def ids(self) -> list[str]:
+        """Every decision id in the table, read raw once a log opened anew has committed everything acknowledged
+        (SQLite acknowledges a decision once its journal has it: server.storage.journal)."""
+        fresh = open_log(self.url, self.data_dir)
+        fresh.find(limit=1)
+        fresh.close()
         with self.raw() as (connection, _):
             return sorted(row[0] for row in connection.execute("SELECT decision_id FROM decisions").fetchall())
 

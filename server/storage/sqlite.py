@@ -1,4 +1,5 @@
-"""The embedded decision log: SQLite in WAL mode, shared by a server's worker processes."""
+"""The embedded decision log: SQLite in WAL mode, shared by a server's worker processes, with a journal
+(server.storage.journal) that acknowledges decisions before they are committed to it."""
 from __future__ import annotations
 
 import fcntl
@@ -9,8 +10,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from supportpolicy.server.storage import journal
 from supportpolicy.server.storage.idempotency import STATEMENTS as KEY_STATEMENTS
-from supportpolicy.server.storage.log import INDEXES, DecisionLog, table
+from supportpolicy.server.storage.log import INDEXES, DecisionLog, DecisionLogUnavailable, append, table
 from supportpolicy.server.storage.migrate import upgrade
 from supportpolicy.server.storage.privacy import KEEP_ALL, LogPrivacy
 from supportpolicy.server.storage.tickets import STATEMENTS as TICKET_STATEMENTS
@@ -46,6 +48,8 @@ class SQLiteLog(DecisionLog):
     """
 
     CHECKPOINT_EVERY = 1.0  # seconds
+    COMMIT_BEHIND_EVERY = 0.05  # seconds between commits of what this process's journal took
+    CATCH_UP_ROUNDS = 64  # transactions of journal.READ_AT_MOST bytes a read waits for at most
     WAL_LIMIT = 32 * 1024 * 1024  # bytes of WAL at which writers pause for it to start over
     FRAMES_LEFT = 256  # pages written since the last pass, few enough to copy while writers wait
 
@@ -57,6 +61,9 @@ class SQLiteLog(DecisionLog):
         self._turns_pid = None
         self._inode = None
         self._checkpointing = None  # (pid, Event that stops it) of this process's checkpointer
+        self._journal = journal.Journal(journal.folder_of(self.path))
+        self._committing = None  # (pid, Event that stops it) of this process's committer of the journal
+        self._behind: DecisionLogUnavailable | None = None  # why the last commit of the journal failed
 
     def _open(self, busy_timeout: float = 30):
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,6 +79,71 @@ class SQLiteLog(DecisionLog):
             raise
         self._start_checkpointer()
         return connection
+
+    # -- the journal: acknowledged when appended, committed behind -------------
+    def _store(self, records):
+        if any(record.idempotency is not None for record in records):
+            # Every worker must see a key at once (a retry may reach another): committed before answering.
+            return super()._store(records)
+        if self._pid != os.getpid() or self._behind is not None:
+            self._catch_up()  # the table can be written (or a failure is over): else nothing is acknowledged
+        self._start_committer()
+        try:
+            self._journal.append([record.row() for record in records])
+        except OSError as exc:
+            raise DecisionLogUnavailable(f"the decision log failed: its journal: {exc}") from None
+        return [None] * len(records)
+
+    def _catch_up(self) -> bool:
+        committed, more, rounds = False, True, 0
+        while more and rounds < self.CATCH_UP_ROUNDS:
+            try:
+                with self.turn() as transaction:
+                    found, more = journal.commit(transaction, self._journal.folder,
+                                                 lambda t, rows: append(t, self.placeholder, rows))
+            except DecisionLogUnavailable as exc:
+                self._behind = exc
+                raise
+            self._behind = None
+            journal.finished(self._journal.folder, found)
+            committed, rounds = committed or any(file.rows for file in found), rounds + 1
+        return committed
+
+    def setup(self) -> None:
+        super().setup()
+        self._catch_up()  # what a server killed before committing its journal acknowledged
+
+    def _start_committer(self) -> None:
+        if self._committing is not None and self._committing[0] == os.getpid():
+            return
+        stop = threading.Event()
+        self._committing = (os.getpid(), stop)
+        threading.Thread(target=self._commit_behind, args=(stop,), daemon=True,
+                         name="decision-log-journal").start()
+
+    def _commit_behind(self, stop: threading.Event) -> None:
+        """Runs until the log is closed in this process: commits what the journal took since the last round."""
+        pid, seen = os.getpid(), 0
+        while not stop.wait(self.COMMIT_BEHIND_EVERY) and os.getpid() == pid:
+            appended = self._journal.appends
+            if appended == seen:
+                continue
+            try:
+                self._catch_up()
+                seen = appended
+            except DecisionLogUnavailable:  # kept in _behind: the next write tries again, and says why
+                pass
+
+    def close(self) -> None:
+        if self._committing is not None and self._committing[0] == os.getpid():
+            self._committing[1].set()
+            try:
+                self._catch_up()  # what this process took, committed now rather than by the next to read
+            except DecisionLogUnavailable:
+                pass
+        self._committing = None
+        self._journal.close()
+        super().close()
 
     def _broken(self, exc: Exception) -> bool:
         # A full disk or a busy database fails the transaction, not the connection: keep it.
@@ -188,7 +260,7 @@ def _setup_sqlite(connection) -> None:
         upgrade(connection.execute, columns, "INTEGER PRIMARY KEY AUTOINCREMENT",
                 "json_extract(decision, '$.ticket_id')")
         connection.execute(table("INTEGER PRIMARY KEY AUTOINCREMENT"))
-        for statement in INDEXES + KEY_STATEMENTS + TICKET_STATEMENTS:
+        for statement in INDEXES + KEY_STATEMENTS + TICKET_STATEMENTS + journal.STATEMENTS:
             connection.execute(statement)
         connection.execute("COMMIT")
     except BaseException:

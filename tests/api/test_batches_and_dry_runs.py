@@ -70,18 +70,20 @@ def test_each_request_of_a_batch_is_decided_or_refused_on_its_own(served, policy
 
 
 def test_a_batch_is_logged_in_one_transaction(served, monkeypatch):
+    # All or none: PostgreSQL commits it in one transaction; SQLite's journal takes it in one frame, one
+    # write(), which is committed whole or not at all (tests/unit/test_journal.py).
     client, log, store, _ = served
-    transactions = []
-    opened = log._transaction
-
-    def counting():
-        transactions.append(1)
-        return opened()
-    monkeypatch.setattr(log, "_transaction", counting)
+    writes = []
+    if store.kind == "sqlite":
+        appended = log._journal.append
+        monkeypatch.setattr(log._journal, "append", lambda rows: (writes.append(len(rows)), appended(rows)))
+    else:
+        opened = log._transaction
+        monkeypatch.setattr(log, "_transaction", lambda: (writes.append(1), opened())[1])
     response = client.post("/v1/decisions/batch", json={"requests": [dict(GOOD, ticket_id=f"T-{n}")
                                                                       for n in range(100)]})
     assert response.status_code == 200 and {r["status"] for r in response.get_json()["results"]} == {200}
-    assert len(transactions) == 1 and len(store.ids()) == 100
+    assert writes == ([100] if store.kind == "sqlite" else [1]) and len(store.ids()) == 100
 
 
 def test_a_repeated_key_refuses_only_the_request_that_holds_it(served):
