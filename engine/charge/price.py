@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
+from types import MappingProxyType
+from typing import Mapping
 
 from supportpolicy.engine.calendar import utc
 from supportpolicy.engine.charge.adjust import added_minutes
@@ -16,11 +18,18 @@ from supportpolicy.engine.errors import EngineError, FieldError, InvalidRequest
 from supportpolicy.engine.terms import Money
 
 
-def price_work(policy_set: PolicySet, body, now: datetime) -> Charge:
-    """The charge for the work ``body`` (decoded JSON) records; InvalidRequest naming each field at fault."""
+def price_work(policy_set: PolicySet, body, now: datetime, designated_contact: bool | None = None,
+               prepaid_used: Mapping | None = None) -> Charge:
+    """The charge for the work ``body`` (decoded JSON) records; InvalidRequest naming each field at fault.
+
+    ``designated_contact``: the requester's status as a log recorded it, for a stored ticket whose e-mail the
+    log masked (as PolicySet.evaluate takes it); ``prepaid_used``: minutes of the prepaid block other work has
+    drawn, by local month, in place of the body's (which holds whole minutes)."""
     charge = parse_charge(body)
+    if prepaid_used is not None:
+        charge = replace(charge, prepaid_used=MappingProxyType(dict(prepaid_used)))
     try:
-        evaluation = policy_set.evaluate(charge.request)
+        evaluation = policy_set.evaluate(charge.request, designated_contact=designated_contact)
     except EngineError as error:
         error.errors = tuple(replace(e, pointer="/request" + e.pointer) for e in error.errors)
         raise
@@ -33,7 +42,7 @@ def price_work(policy_set: PolicySet, body, now: datetime) -> Charge:
     if charge.currency is not None and charge.currency != currency:
         raise InvalidRequest("the currency is not the plan's", [FieldError(
             "/currency", f"is {charge.currency}, but {evaluation.contract.plan.file.id}'s rates are in {currency}")])
-    spans = spans_of(policy_set, charge)
+    spans = spans_of(policy_set, charge, designated_contact)
     currencies = {s.rate.currency for s in spans if s.charged}
     if currencies - {currency}:
         raise InvalidRequest("the work spans versions of the plan with rates in different currencies", [FieldError(

@@ -14,6 +14,7 @@ from supportpolicy.server.storage.log import INDEXES, DecisionLog, table
 from supportpolicy.server.storage.migrate import upgrade
 from supportpolicy.server.storage.privacy import KEEP_ALL, LogPrivacy
 from supportpolicy.server.storage.tickets import STATEMENTS as TICKET_STATEMENTS
+from supportpolicy.server.storage.work import STATEMENTS as WORK_STATEMENTS
 
 
 class _Transaction:
@@ -188,7 +189,7 @@ def _setup_sqlite(connection) -> None:
         upgrade(connection.execute, columns, "INTEGER PRIMARY KEY AUTOINCREMENT",
                 "json_extract(decision, '$.ticket_id')")
         connection.execute(table("INTEGER PRIMARY KEY AUTOINCREMENT"))
-        for statement in INDEXES + KEY_STATEMENTS + TICKET_STATEMENTS:
+        for statement in INDEXES + KEY_STATEMENTS + TICKET_STATEMENTS + WORK_STATEMENTS:
             connection.execute(statement)
         connection.execute("COMMIT")
     except BaseException:
