@@ -2,13 +2,16 @@
 against those stored, and the ticket's charge priced as POST /v1/charges prices the same work."""
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from test_openapi import assert_documented, served
 
+from supportpolicy.engine.decide.build import load_policy_set
 from supportpolicy.server import create_app
 from supportpolicy.server.storage.privacy import LogPrivacy, read_key
 
-from support import DESIGNATED, make_request
+from support import DESIGNATED, REPO, make_request
 
 REQUEST = make_request("2026-11-28T23:00:00-06:00", "phone", "usage_question", DESIGNATED)
 OPEN = {"type": "status", "at": "2026-11-28T23:01:00-06:00", "status": "open", "id": "e-1"}
@@ -139,3 +142,34 @@ def test_work_in_two_months_is_billed_in_each(tracked):
     assert tracked.post(WORK, json={"notice": NOTICE, "entries": [FIRST, december]}).status_code == 200
     charges = tracked.get(WORK).get_json()["charges"]
     assert [(c["month"], c["total"]["amount"]) for c in charges] == [("2026-11", "300.00"), ("2026-12", "200.00")]
+
+
+def test_the_statement_is_the_same_bytes_after_a_later_policy_change(tracked, store, document, tmp_path):
+    assert tracked.post(WORK, json={"notice": NOTICE, "entries": [FIRST]}).status_code == 200
+    path = "/v1/customers/demo-city/statement?month=2026-11"
+    first = tracked.get(path)
+    assert first.status_code == 200, first.get_json()
+    assert_documented(document, "/v1/customers/{customer_id}/statement", "get", first)
+    assert first.get_json()["totals"]["charged"] == [{"amount": "300.00", "currency": "USD"}]
+    assert tracked.get(path).get_data() == first.get_data()
+    changed = tmp_path / "changed"
+    shutil.copytree(REPO / "policies", changed / "policies")
+    shutil.copytree(REPO / "rules", changed / "rules")
+    plan = changed / "policies" / "plans" / "central-standard" / "2026.1.yaml"
+    plan.write_text(plan.read_text(encoding="utf-8").replace('amount: "200.00"', 'amount: "250.00"'),
+                    encoding="utf-8")
+    later = create_app({"POLICY_SET": load_policy_set(changed / "policies", changed / "rules"),
+                        "DECISION_LOG": store.opened[-1], "TESTING": True}).test_client()
+    assert charged(later, [FIRST])["total"]["amount"] == "375.00"
+    assert later.get(path).get_data() == first.get_data()
+    assert later.get(WORK).get_json()["totals"] == [{"amount": "300.00", "currency": "USD"}]
+
+
+@pytest.mark.parametrize("query, status, name", [
+    ("month=2026-13", 422, "month"), ("", 422, "month"), ("month=2026-11&format=csv", 400, "format"),
+    ("month=2026-11&month=2026-10", 422, "month")])
+def test_a_statement_query_at_fault_is_refused_naming_the_parameter(tracked, query, status, name):
+    refused = tracked.get(f"/v1/customers/demo-city/statement?{query}")
+    assert refused.status_code == status and refused.mimetype == "application/problem+json"
+    assert [e["parameter"] for e in refused.get_json()["errors"]] == [name]
+    assert tracked.get("/v1/customers/nowhere/statement?month=2026-11").status_code == 404
