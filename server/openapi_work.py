@@ -18,7 +18,7 @@ _MONTH_CHARGE = {"allOf": [{**RESPONSE, "properties": dict(RESPONSE["properties"
         "month": {"description": "The local month the work began in (YYYY-MM), which bills it.",
                   "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}}}]}
 _ENTRY = {"type": "object", "required": ["entry_id", "start", "end"], "properties": {
-    "entry_id": NAME, "start": NAME, "end": NAME, "by": NAME, "note": NAME}}
+    "entry_id": NAME, "start": NAME, "end": NAME, "by": NAME, "note": NAME, "rate": _MONEY}}
 WORK = object_of({
     "ticket_id": NAME, "customer": NAME,
     "notice": {"oneOf": [{"type": "null"}, object_of({"given_at": NAME,
@@ -79,7 +79,8 @@ def work_operations(problems, json_answer, query, path):
                        "before with the same content is a retry, stored once, and the same id with another entry "
                        "is a 422 naming it (/entries/<n>/entry_id). Overlapping or reversed entries (against those "
                        "stored too), work before received_at or in the future, a notice after the work ended or "
-                       "other than the one stored, and a currency not the plan's are each a 422 naming the field. "
+                       "other than the one stored, a currency not the plan's and an entry's rate not the contract's "
+                       "are each a 422 naming the field. "
                        "Each month's work is priced as POST /v1/charges prices it, and kept as priced.",
         "parameters": [ticket_id],
         "requestBody": {"required": True, "content": {"application/json": {"schema": _work_schema(),

@@ -48,8 +48,25 @@ def price_work(policy_set: PolicySet, body, now: datetime, designated_contact: b
         raise InvalidRequest("the work spans versions of the plan with rates in different currencies", [FieldError(
             "/entries", f"spans rates in {', '.join(sorted(currencies | {currency}))}; price the work done under "
                         "each version apart")])
+    errors = rate_errors(spans, policy_set.time_zone(evaluation.decision.customer))
+    if errors:
+        raise InvalidRequest("the work's rates are not the contract's", errors)
     lines = lines_of(spans, added_minutes(spans, charge.prepaid_used), currency)
     total = sum((line.amount.amount for line in lines if line.charged), Decimal("0.00"))
     decision = evaluation.decision
     return Charge(decision.ticket_id, decision.customer, decision.time_zone, charge.notice, lines,
                   Money(total, currency))
+
+
+def rate_errors(spans, zone) -> list[FieldError]:
+    """Each entry whose ``rate`` is not the rate the contract charges some of its charged time at."""
+    errors = {}
+    for span in spans:
+        said, rate = span.entry.rate, span.rate
+        if span.charged and said is not None and span.entry.index not in errors and \
+                (said.amount, said.currency) != (rate.amount, rate.currency):
+            errors[span.entry.index] = FieldError(f"{span.entry.pointer}/rate", (
+                f"is {said.amount} {said.currency} an hour, but the contract charges {rate.text} {rate.currency} "
+                f"an hour for the {span.period.replace('_', ' ')} time from "
+                f"{span.start.astimezone(zone).isoformat()}"))
+    return [errors[index] for index in sorted(errors)]

@@ -120,6 +120,20 @@ def test_a_notice_after_the_work_and_a_currency_not_the_plans_are_refused(tracke
     assert rows(store, "SELECT count(*) FROM ticket_notices") == [(0,)]
 
 
+def test_a_rate_not_the_contracts_is_refused_naming_the_entry_as_post_charges_refuses_it(tracked, store):
+    cheap = dict(FIRST, rate={"amount": "150.00", "currency": "USD"})
+    refused = tracked.post(WORK, json={"notice": NOTICE, "entries": [SECOND, cheap]})
+    assert refused.status_code == 422
+    [error] = refused.get_json()["errors"]
+    assert error["pointer"] == "/entries/1/rate" and "200.00 USD an hour for the weekend time" in error["detail"]
+    stateless = tracked.post("/v1/charges", json={"request": REQUEST, "notice": NOTICE, "entries": [cheap]})
+    assert stateless.status_code == 422 and stateless.get_json()["errors"][0]["pointer"] == "/entries/0/rate"
+    assert rows(store, "SELECT count(*) FROM ticket_work") == [(0,)]
+    agreed = dict(FIRST, rate={"amount": "200", "currency": "USD"})
+    assert tracked.post(WORK, json={"notice": NOTICE, "entries": [agreed]}).get_json()["totals"] == \
+        [{"amount": "300.00", "currency": "USD"}]
+
+
 def test_work_of_an_unknown_ticket_is_a_404_and_unknown_fields_are_named(tracked):
     unknown = tracked.post("/v1/tickets/T-404/work", json={"entries": [FIRST]})
     assert unknown.status_code == 404 and unknown.mimetype == "application/problem+json"
