@@ -67,6 +67,7 @@ def test_the_statement_lists_each_charged_line_the_work_not_billed_and_why_and_t
     assert october["totals"]["charged"] == [{"amount": "200.00", "currency": "USD"}]
     text = statement(worked, tmp_path, "--month", "2026-11").stdout_text
     assert "Total charged: 300.00 USD (1 line, 90 billed minutes)" in text
+    assert text in (REPO / "docs" / "billing.md").read_text(encoding="utf-8")  # the guide shows this statement
     rows = list(csv.DictReader(io.StringIO(statement(worked, tmp_path, "--month", "2026-11", "--format",
                                                      "csv").stdout_text)))
     assert [(r["row"], r["ticket_id"], r["reason"], r["amount"]) for r in rows] == [
@@ -104,7 +105,8 @@ def test_a_bad_month_or_customer_is_refused(worked, tmp_path):
 
 
 def test_explain_shows_each_span_of_a_charge_with_the_notice_and_what_priced_it(tmp_path):
-    body = {"request": TICKETS["T-1"][0], "notice": dict(NOTICE, given_at="2026-11-28T23:40:00-06:00"),
+    body = {"request": dict(TICKETS["T-1"][0], ticket_id="T-1001"),
+            "notice": dict(NOTICE, given_at="2026-11-28T23:40:00-06:00"),
             "entries": TICKETS["T-1"][2]}
     (tmp_path / "charge.json").write_text(json.dumps(body), encoding="utf-8")
     result = run_cli("explain", tmp_path / "charge.json", cwd=tmp_path)
@@ -121,3 +123,4 @@ def test_explain_shows_each_span_of_a_charge_with_the_notice_and_what_priced_it(
     assert "central-standard 2026.1; rules: billing/after-hours-work-is-charged (rules/billing.yaml:21); " \
            "terms: after_hours_notice_required, after_hours_rate" in result.stdout_text
     assert lines[-1] == "Total: 200.00 USD"
+    assert result.stdout_text in (REPO / "docs" / "billing.md").read_text(encoding="utf-8")  # as the guide shows
