@@ -13,7 +13,8 @@ question with no notice, and a question inside support hours, each with two
 entries. Then times producing every customer's November statement, read from
 the store and written in ``format``, ``rounds`` times, and checks that each round
 gives the same bytes. Reports the seconds to store the work (setup) and the
-median seconds for all the statements.
+median seconds for all the statements, and the seconds to price all the stored
+work again in process (what statements priced on demand would cost).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import common
@@ -30,6 +32,7 @@ from common import log
 
 common.make_engine_importable()
 
+from supportpolicy.engine.charge.price import price_work  # noqa: E402
 from supportpolicy.engine.decide.build import load_policy_set  # noqa: E402
 from supportpolicy.engine.tools.statement import statement  # noqa: E402
 from supportpolicy.server import create_app  # noqa: E402
@@ -64,8 +67,6 @@ def policy_folder(root: Path, customers: int) -> tuple[Path, Path]:
 
 
 def _at(received: str, minutes: int) -> str:
-    from datetime import datetime, timedelta
-
     return (datetime.fromisoformat(received) + timedelta(minutes=minutes)).isoformat()
 
 
@@ -99,6 +100,21 @@ def statements(log_, policy_set, customers: int, format_: str) -> bytes:
     return "".join(out).encode()
 
 
+def price_again(log_, policy_set, customers: int, tickets: int) -> float:
+    """Seconds to price every ticket's stored work again, in process (what a statement priced on demand would
+    cost; statements read the stored charges instead)."""
+    store, now = WorkStore(log_), datetime.now(timezone.utc)
+    works = [store.get(f"c-{n:04d}-T{t}") for n in range(customers) for t in range(tickets)]
+    started = time.perf_counter()
+    for work in works:
+        request, designated = work.ticket.decidable()
+        body = {"request": request, "entries": list(work.entries)}
+        if work.notice is not None:
+            body["notice"] = work.notice
+        price_work(policy_set, body, now, designated)
+    return time.perf_counter() - started
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1000)
@@ -118,6 +134,7 @@ def main() -> int:
             started = time.perf_counter()
             store_work(client, args.customers, args.tickets)
             stored = time.perf_counter() - started
+            priced = price_again(log_, policy_set, args.customers, args.tickets)
             timings, outputs = [], set()
             for _ in range(args.rounds):
                 started = time.perf_counter()
@@ -130,14 +147,16 @@ def main() -> int:
         return 1
     result = {"customers": args.customers, "tickets": args.customers * args.tickets, "format": args.format_,
               "policy_load_s": round(loaded, 2), "store_work_s": round(stored, 1),
-              "statements_median_s": round(statistics.median(timings), 3), "rounds": args.rounds,
+              "statements_median_s": round(statistics.median(timings), 3),
+              "price_again_s": round(priced, 2), "rounds": args.rounds,
               "bytes": len(outputs.pop())}
     if args.json:
         print(json.dumps(result))
     else:
         log(f"{result['customers']} statements ({result['format']}, {result['tickets']} tickets): median "
             f"{result['statements_median_s']} s over {result['rounds']} rounds; storing the work took "
-            f"{result['store_work_s']} s, loading the policy {result['policy_load_s']} s")
+            f"{result['store_work_s']} s, pricing it all again in process {result['price_again_s']} s, loading the "
+            f"policy {result['policy_load_s']} s")
     return 0
 
 
