@@ -28,7 +28,7 @@ from supportpolicy.server.storage.work import Priced, StoredWork, WorkStore
 ROUTES = (("/v1/tickets/<ticket_id:ticket_id>/work", "POST", "append_ticket_work"),
           ("/v1/tickets/<ticket_id:ticket_id>/work", "GET", "ticket_work"))
 FIELDS = ("entries", "notice", "currency")
-MAX_ENTRIES = 500  # sent at once, as POST /v1/charges takes them
+MAX_ENTRIES = 500  # sent at once, and stored for a ticket: as many as POST /v1/charges prices
 MAX_ID = 200
 
 
@@ -48,6 +48,11 @@ class Work:
         policy_set, now = self.live.current, datetime.now(timezone.utc)
 
         def settle(work: StoredWork, fresh: list, notice_is_new: bool, prepaid_used: dict) -> Priced:
+            if len(work.entries) + len(fresh) > MAX_ENTRIES:
+                raise InvalidRequest("the ticket would hold too many work entries", [FieldError(
+                    "/entries", f"would make {len(work.entries) + len(fresh)} entries of ticket {ticket_id!r} "
+                                f"({len(work.entries)} are stored); a ticket holds at most {MAX_ENTRIES}, as many "
+                                "as one charge prices")])
             engine_request, designated = work.ticket.decidable()
             ticket_work = TicketWork(engine_request, designated, notice if notice is not None else work.notice,
                                      work.entries, tuple(Fresh(i, e) for i, e in fresh), currency, notice_is_new)

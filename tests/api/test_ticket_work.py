@@ -3,6 +3,8 @@ against those stored, and the ticket's charge priced as POST /v1/charges prices 
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 
 import pytest
 from test_openapi import assert_documented, served
@@ -144,6 +146,16 @@ def test_work_of_an_unknown_ticket_is_a_404_and_unknown_fields_are_named(tracked
     assert parameter.status_code == 400
 
 
+def test_a_ticket_holds_as_many_entries_as_one_charge_prices(tracked, store):
+    first = datetime.fromisoformat("2026-11-29T01:00:00-06:00")
+    entries = [{"entry_id": f"m-{n}", "start": (first + timedelta(minutes=2 * n)).isoformat(),
+                "end": (first + timedelta(minutes=2 * n + 1)).isoformat()} for n in range(500)]
+    assert tracked.post(WORK, json={"notice": NOTICE, "entries": entries}).status_code == 200
+    more = tracked.post(WORK, json={"entries": [SECOND]})
+    assert more.status_code == 422 and [e["pointer"] for e in more.get_json()["errors"]] == ["/entries"]
+    assert rows(store, "SELECT count(*) FROM ticket_work") == [(500,)]
+
+
 def test_a_later_notice_prices_the_work_stored_before_it_again(tracked):
     assert tracked.post(WORK, json={"entries": [FIRST]}).get_json()["totals"] == \
         [{"amount": "0.00", "currency": "USD"}]
@@ -187,3 +199,25 @@ def test_a_statement_query_at_fault_is_refused_naming_the_parameter(tracked, que
     assert refused.status_code == status and refused.mimetype == "application/problem+json"
     assert [e["parameter"] for e in refused.get_json()["errors"]] == [name]
     assert tracked.get("/v1/customers/nowhere/statement?month=2026-11").status_code == 404
+
+
+def test_overlapping_work_sent_at_once_through_two_servers_is_stored_once(policy_set, store, tracked):
+    """Two servers (each its own connection to the store) get, at once, entries that overlap: one is stored, the
+    other refused as overlapping it; a retried batch sent at once is stored once."""
+    second = create_app({"POLICY_SET": policy_set, "DECISION_LOG": store.open(privacy=store.opened[-1].privacy),
+                         "TESTING": True})
+    clients = [tracked, second.test_client()]
+    batches = [{"notice": NOTICE, "entries": [dict(FIRST, entry_id=f"w-{n}", note=f"agent {n}")]} for n in range(8)]
+
+    def send(n):
+        return clients[n % 2].post(WORK, json=batches[n]).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(send, range(8)))
+    assert sorted(statuses) == [200] + [422] * 7
+    assert len(rows(store, "SELECT entry_id FROM ticket_work")) == 1
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda n: clients[n % 2].post(WORK, json={"entries": [SECOND]}).get_json(),
+                                range(8)))
+    assert sorted(a["stored"] for a in answers) == [0] * 7 + [1]
+    assert tracked.get(WORK).get_json()["totals"] == [{"amount": "400.00", "currency": "USD"}]
