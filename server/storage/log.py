@@ -1,17 +1,19 @@
-"""The decision log's record, its table, and the behaviour every store shares.
+"""The decision log's table, and the behaviour every store shares.
 
 A decision is written before its response is sent, and acknowledged only
-once its transaction has committed. Writers of one process share commits
-(group commit: whoever finds no commit under way commits everything queued,
-the others wait for it), and every store serialises commits across processes
-and servers, so the log has one order: its commit order. ``seq`` numbers
-records in that order, and ``decided_at`` never goes back along it, so a
-follower reading "after the last decision I saw" (or "since its time") never
-misses one that commits later.
+once it is stored. Writers of one process share commits (group commit:
+whoever finds no commit under way commits everything queued, the others wait
+for it), and every store serialises commits across processes and servers,
+so the log has one order: its commit order. ``seq`` numbers records in that
+order, and ``decided_at`` never goes back along it, so a follower reading
+"after the last decision I saw" (or "since its time") never misses one that
+commits later. A store may acknowledge a record once it is safe elsewhere and
+commit it behind (SQLite's journal, server.storage.journal): it then brings
+the table up to date before every read that must see it (``_catch_up``).
 
 What a record keeps of a request's personal data is the log's ``privacy``
 (server.storage.privacy): each record is masked as it is written, and names
-the fields it masked.
+the fields it masked. The record itself is server.storage.record.
 """
 from __future__ import annotations
 
@@ -19,20 +21,19 @@ import os
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-import orjson
-
-from supportpolicy.engine.decide.decision import Decision
 from supportpolicy.engine.errors import EngineError, FieldError, InvalidRequest
 from supportpolicy.server.storage import idempotency
 from supportpolicy.server.storage.groupcommit import GroupCommit
 from supportpolicy.server.storage.idempotency import Earlier, IdempotencyKey, IdempotencyKeyReused
-from supportpolicy.server.storage.privacy import KEEP_ALL, LogPrivacy, Masked
+from supportpolicy.server.storage.privacy import KEEP_ALL, LogPrivacy
+from supportpolicy.server.storage.record import COLUMNS, LogRecord, kept_key, utc_text
 
-# The columns a record writes; seq is given by the store, in commit order.
-COLUMNS = "decision_id, decided_at, customer, ticket_id, received_at, policy_digest, request, decision, privacy"
+__all__ = ["COLUMNS", "DecisionLog", "DecisionLogUnavailable", "LogRecord", "MAX_PAGE", "kept_key", "table",
+           "utc_text"]
+
 INDEXES = ("CREATE INDEX IF NOT EXISTS decision_log_by_time ON decisions (decided_at)",
            "CREATE INDEX IF NOT EXISTS decision_log_by_customer ON decisions (customer, seq)",
            "CREATE INDEX IF NOT EXISTS decision_log_by_ticket ON decisions (ticket_id, seq) "
@@ -64,74 +65,26 @@ class DecisionLogUnavailable(EngineError):
     title = "The decision could not be logged"
 
 
-def utc_text(instant: datetime) -> str:
-    """The instant in UTC as the log stores it; instants beyond year 1 or 9999 in UTC are clamped to them."""
-    try:
-        return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    except OverflowError:
-        return "0001-01-01T00:00:00.000000Z" if instant.year < 5000 else "9999-12-31T23:59:59.999999Z"
+def append(transaction, placeholder: str, rows: list[tuple]) -> list[tuple]:
+    """Within ``transaction``: record rows (LogRecord.row) at the end of the log, in the order given; returns
+    the rows as written.
 
-
-def kept_key(key: IdempotencyKey | None, privacy: LogPrivacy) -> IdempotencyKey | None:
-    """An idempotency key as a log keeping ``privacy`` stores it.
-
-    The body's fingerprint hashes the request as received, e-mail included: where the log masks requests it is
-    keyed too, so that whoever reads the log cannot test a guessed request (and so an address) against it.
+    Commit order is the log's order: a record decided earlier but committed later takes the time of the one
+    before it, so decided_at never goes back. A record already in the log (the same decision_id) stays as it is.
     """
-    if key is None or privacy.everything or privacy.key is None:
-        return key
-    return replace(key, fingerprint=privacy.key.fingerprint(key.fingerprint))
-
-
-@dataclass(frozen=True)
-class LogRecord:
-    decision_id: str
-    decided_at: str
-    customer: str
-    received_at: str
-    policy_digest: str
-    request: dict
-    decision: dict
-    masked: tuple = ()  # privacy.Masked: the fields of the request as received that it does not keep so
-    # The Idempotency-Key the request came with (stored beside the record, not in it).
-    idempotency: IdempotencyKey | None = None
-
-    @classmethod
-    def of(cls, request: dict, decision: Decision, document: dict | None = None) -> "LogRecord":
-        """The record of a decision (``document``: its JSON form, when the caller has it already)."""
-        return cls(decision.decision_id, utc_text(datetime.now(timezone.utc)), decision.customer,
-                   decision.facts.received_at.isoformat(), decision.policy.digest, request,
-                   document if document is not None else decision.as_json())
-
-    @property
-    def ticket_id(self) -> str | None:
-        ticket = self.decision.get("ticket_id")
-        return ticket if isinstance(ticket, str) else None
-
-    def kept(self, privacy: LogPrivacy) -> "LogRecord":
-        """The record as a log keeping ``privacy`` writes it (its request masked, once)."""
-        if self.masked or privacy.everything:
-            return self
-        request, masked = privacy.kept(self.request, self.decision.get("designated_contact") is True)
-        return replace(self, request=request, masked=masked, idempotency=kept_key(self.idempotency, privacy))
-
-    def row(self) -> tuple:
-        masked = orjson.dumps([m.as_json() for m in self.masked]).decode() if self.masked else None
-        return (self.decision_id, self.decided_at, self.customer, self.ticket_id, self.received_at,
-                self.policy_digest, orjson.dumps(self.request).decode(), orjson.dumps(self.decision).decode(),
-                masked)
-
-    @classmethod
-    def from_row(cls, row) -> "LogRecord":
-        decision_id, decided_at, customer, _ticket, received_at, digest, request, decision, masked = row
-        return cls(decision_id, decided_at, customer, received_at, digest, orjson.loads(request),
-                   orjson.loads(decision), tuple(Masked.from_json(m) for m in orjson.loads(masked or "[]")))
-
-    def as_json(self) -> dict:
-        return {"decision_id": self.decision_id, "decided_at": self.decided_at, "customer": self.customer,
-                "received_at": self.received_at, "policy_digest": self.policy_digest,
-                "request": self.request, "decision": self.decision,
-                "privacy": {"masked": [m.as_json() for m in self.masked]}}
+    if not rows:
+        return []
+    last = transaction.scalar("SELECT decided_at FROM decisions ORDER BY seq DESC LIMIT 1")
+    ordered = []
+    for row in rows:
+        if last and row[1] < last:
+            row = (row[0], last) + tuple(row[2:])
+        last = row[1]
+        ordered.append(row)
+    marks = ", ".join([placeholder] * len(COLUMNS.split(",")))
+    transaction.insert(f"INSERT INTO decisions ({COLUMNS}) VALUES ({marks}) ON CONFLICT (decision_id) DO NOTHING",
+                       ordered)
+    return ordered
 
 
 class DecisionLog:
@@ -199,11 +152,15 @@ class DecisionLog:
         """Store these decisions in one transaction, all or none; committed when this returns. Returns the record
         standing for each (see write); an IdempotencyKeyReused is raised once the transaction has committed."""
         kept = [record.kept(self.privacy) for record in records]
-        uses = self._commits.submit(kept)
+        uses = self._store(kept)
         if self.retain_days is not None and time.monotonic() >= self._next_prune:
             self.prune()
         return [record if use is None else self._first_given(stored.idempotency, use)
                 for record, stored, use in zip(records, kept, uses)]
+
+    def _store(self, records: list[LogRecord]) -> list[Earlier | None]:
+        """Store records kept as the log keeps them, acknowledged once safe: by default, in the table."""
+        return self._commits.submit(records)
 
     def _commit(self, records: list[LogRecord]) -> list[Earlier | None]:
         """One transaction for every record given (the group commit's leader calls it); for each record, None
@@ -211,22 +168,10 @@ class DecisionLog:
         with self._lock, self._failures():
             with self._transaction() as transaction:
                 uses = idempotency.earlier_uses(transaction, self.placeholder, records)
-                last = transaction.scalar("SELECT decided_at FROM decisions ORDER BY seq DESC LIMIT 1")
-                rows, keys = [], []
-                for record, use in zip(records, uses):
-                    if use is not None:
-                        continue
-                    # Commit order is the log's order: a record decided earlier but committed later
-                    # takes the time of the one before it, so decided_at never goes back.
-                    if last and record.decided_at < last:
-                        record = replace(record, decided_at=last)
-                    last = record.decided_at
-                    rows.append(record.row())
-                    if record.idempotency is not None:
-                        keys.append(idempotency.key_row(record))
-                marks = ", ".join([self.placeholder] * len(COLUMNS.split(",")))
-                if rows:
-                    transaction.insert(f"INSERT INTO decisions ({COLUMNS}) VALUES ({marks})", rows)
+                written = [record for record, use in zip(records, uses) if use is None]
+                rows = append(transaction, self.placeholder, [record.row() for record in written])
+                keys = [idempotency.key_row(replace(record, decided_at=row[1]))
+                        for record, row in zip(written, rows) if record.idempotency is not None]
                 if keys:
                     transaction.insert(idempotency.insert_sql(self.placeholder), keys)
         return uses
@@ -258,8 +203,15 @@ class DecisionLog:
         return self._run(sql, parameters, fetch=True)
 
     def get(self, decision_id: str) -> LogRecord | None:
-        rows = self._run(f"SELECT {COLUMNS} FROM decisions WHERE decision_id = ?", (decision_id,), fetch=True)
+        sql = f"SELECT {COLUMNS} FROM decisions WHERE decision_id = ?"
+        rows = self._run(sql, (decision_id,), fetch=True)
+        if not rows and self._catch_up():
+            rows = self._run(sql, (decision_id,), fetch=True)
         return LogRecord.from_row(rows[0]) if rows else None
+
+    def _catch_up(self) -> bool:
+        """Commit what was acknowledged but not yet committed to the table; whether there was any."""
+        return False
 
     def keyed(self, key: IdempotencyKey) -> LogRecord | None:
         """The decision this idempotency key gave, None when it gave none; IdempotencyKeyReused when it came with
@@ -280,6 +232,7 @@ class DecisionLog:
         """Decisions made in [since, until), in the log's (commit) order or, ``newest_first``, the reverse of it,
         after the decision ``after`` in that order."""
         where, parameters = [], []
+        self._catch_up()
         if after is not None:
             position = self._run("SELECT seq FROM decisions WHERE decision_id = ?", (after,), fetch=True)
             if not position:
