@@ -13,7 +13,7 @@ from flask import Flask, g, request
 from werkzeug.routing import BaseConverter, Map
 
 from supportpolicy.engine.resources import default_roots
-from supportpolicy.server import charges, problems, tickets, tracking, webhooks
+from supportpolicy.server import charges, problems, statements, tickets, tracking, webhooks, work
 from supportpolicy.server.auth import authenticate
 from supportpolicy.server.live import LivePolicy
 from supportpolicy.server.metrics import Metrics
@@ -29,7 +29,8 @@ SCOPE_OF = {"decide": "decide", "decide_batch": "decide", "logged_decision": "re
             "customer": "read", "customers": "read", "customer_coverage": "read", "policies": "read",
             "status": "read", "reload": "admin", "prometheus": "metrics", "evaluate_ticket": "decide",
             "price_charges": "decide", "append_ticket_events": "decide", "tracked_ticket": "read",
-            "ticket_queue": "read"}
+            "ticket_queue": "read", "append_ticket_work": "decide", "ticket_work": "read",
+            "customer_statement": "read"}
 # A dry run (?dry_run=true) logs nothing: reading, not deciding, so either scope will do.
 DRY_RUN_SCOPES = ("read", "decide")
 # The policy explorer: its page, with a first view rendered here, and static files; the script asks the
@@ -171,6 +172,8 @@ def create_app(config: dict | None = None) -> Flask:
     tickets.register(app, live)  # POST /v1/tickets/evaluate
     charges.register(app, live)  # POST /v1/charges
     tracking.register(app, live, log)  # tracked tickets: their events, their clocks, the queue
+    work.register(app, live, log)  # tracked tickets' work entries and charges
+    statements.register(app, live, log)  # a customer's month of charges
     return app
 
 

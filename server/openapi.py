@@ -25,6 +25,7 @@ from supportpolicy.server.openapi_decisions import decision_operations
 from supportpolicy.server.openapi_tickets import ticket_operations
 from supportpolicy.server.openapi_tracking import tracking_operations
 from supportpolicy.server.openapi_webhooks import SECURITY_SCHEMES, webhook_operations
+from supportpolicy.server.openapi_work import work_operations
 from supportpolicy.server.problems import PROBLEM_TYPES
 
 # Routes that are not operations of this API: the policy explorer, a page for
@@ -228,6 +229,7 @@ def _operations():
     yield from ticket_operations(_problems, _json)
     yield from charge_operations(_problems, _json)
     yield from tracking_operations(_problems, _json, _query, _path)
+    yield from work_operations(_problems, _json, _query, _path)
     yield "/healthz", "get", "healthz", {
         "operationId": "health",
         "tags": ["operations"],

@@ -67,8 +67,9 @@ def charge_operations(problems, json_answer):
                        "(so with the versions in effect then): whether it is billable, at what rate, and whether "
                        "notice comes first. The plan's minimum charge and increment (per call-out or per ticket) "
                        "and its rounding rule, once per line, make the amounts. Overlapping or reversed entries, "
-                       "work before received_at or in the future, a notice after the work ended and a currency "
-                       "that is not the plan's are each a 422 naming the field by JSON Pointer.",
+                       "work before received_at or in the future, a notice after the work ended, a currency "
+                       "that is not the plan's and an entry's rate that is not the contract's are each a 422 "
+                       "naming the field by JSON Pointer.",
         "requestBody": {"required": True, "content": {"application/json": {"schema": request_schema(),
                                                                            "example": EXAMPLE}}},
         "responses": {

@@ -75,23 +75,25 @@ class Span:
         return tuple(sorted({reference.name for name, reference in choice.terms if name in PRICING_FIELDS}))
 
 
-def spans_of(policy_set: PolicySet, charge: ChargeRequest) -> list[Span]:
-    """Every entry's spans, in time order."""
+def spans_of(policy_set: PolicySet, charge: ChargeRequest, designated_contact: bool | None = None) -> list[Span]:
+    """Every entry's spans, in time order (``designated_contact``: as PolicySet.evaluate takes it)."""
     spans = []
     for entry in charge.entries:
         at = entry.start
         while at < entry.end:
-            evaluation = _decided(policy_set, charge.request, entry, at)
+            evaluation = _decided(policy_set, charge.request, entry, at, designated_contact)
             end = min(entry.end, next_boundary(evaluation.contract.terms, at, charge.notice))
             spans.append(Span(entry, at, end, evaluation, _reason(evaluation, charge.notice, at)))
             at = end
     return spans
 
 
-def _decided(policy_set: PolicySet, request, entry: WorkEntry, at: datetime) -> Evaluation:
+def _decided(policy_set: PolicySet, request, entry: WorkEntry, at: datetime,
+             designated_contact: bool | None) -> Evaluation:
     zone = policy_set.time_zone(request["customer"])
     try:
-        return policy_set.evaluate(dict(request, received_at=at.astimezone(zone).isoformat()))
+        return policy_set.evaluate(dict(request, received_at=at.astimezone(zone).isoformat()),
+                                   designated_contact=designated_contact)
     except EngineError as error:
         # The request itself was decided before the entries were split: what fails here is the instant.
         error.errors = tuple(FieldError(f"{entry.pointer}/start", e.message, e.kind, e.key) for e in error.errors)

@@ -17,6 +17,7 @@ from supportpolicy.engine.decide.request import Limits, check_limits, pointer
 from supportpolicy.engine.errors import FieldError, InvalidRequest
 from supportpolicy.engine.instants import POLICY_INSTANT, parse_instant
 from supportpolicy.engine.load.schemas import validator_for
+from supportpolicy.engine.terms import Money
 
 SCHEMA = "charge-request"
 # The decision request keeps its own limits; the entries may be many (the schema allows 500), each small.
@@ -34,6 +35,7 @@ class WorkEntry:
     end: datetime
     by: str | None = None
     note: str | None = None
+    rate: Money | None = None  # the hourly rate the caller's tool charged it at, when it says
 
     @property
     def pointer(self) -> str:
@@ -74,7 +76,8 @@ def parse_charge(body: object) -> ChargeRequest:
         raise InvalidRequest(f"the charge request has {len(names)} invalid field{'s' if len(names) != 1 else ''}: "
                              f"{', '.join(names)}", sorted(set(errors), key=lambda e: e.pointer))
     notice = body.get("notice")
-    entries = tuple(WorkEntry(i, e["entry_id"], _instant(e["start"]), _instant(e["end"]), e.get("by"), e.get("note"))
+    entries = tuple(WorkEntry(i, e["entry_id"], _instant(e["start"]), _instant(e["end"]), e.get("by"), e.get("note"),
+                              None if "rate" not in e else Money.from_data(e["rate"]))
                     for i, e in enumerate(body["entries"]))
     return ChargeRequest(body["request"],
                          None if notice is None else Notice(_instant(notice["given_at"]), notice["response"]),
@@ -107,6 +110,8 @@ def _explained(error, path: list) -> FieldError:
         return FieldError(pointer(path + extra[:1]), f"is not a field here; the fields are: {', '.join(known)}")
     if error.validator == "pattern" and path and path[-1] == "currency":
         return FieldError(pointer(path), "must be an ISO 4217 currency code, e.g. USD")
+    if error.validator == "pattern" and path and path[-1] == "amount":
+        return FieldError(pointer(path), "must be a decimal amount as a string, e.g. \"200.00\"")
     if error.validator == "pattern":
         return FieldError(pointer(path), "must be an RFC 3339 date-time with an offset, from 2000 to 2199, e.g. "
                                          "2026-11-27T23:10:00-06:00")

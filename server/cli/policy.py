@@ -4,10 +4,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 
+from supportpolicy.engine.charge.price import price_work
 from supportpolicy.engine.errors import EngineError
 from supportpolicy.engine.tools.check import check, check_in_context
 from supportpolicy.engine.tools.explain import as_json as explanation_json
@@ -16,6 +18,7 @@ from supportpolicy.engine.tools.impact import checkout_ref, compare, read_reques
 from supportpolicy.engine.tools.shift import shift_requests
 from supportpolicy.engine.tools.suites import below, load_suites, run
 from supportpolicy.server import reports
+from supportpolicy.server.cli.billing import charge_text
 from supportpolicy.server.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -122,17 +125,34 @@ def test(paths, output, patterns, min_coverage, verbose, policies, rules):
 @policies_option
 @rules_option
 def explain(request_file, output, policies, rules):
-    """Explain the decision for one request: the facts, and every rule considered."""
+    """Explain the decision for one request: the facts, and every rule considered. For a charge request (as
+    POST /v1/charges takes it: request, notice, entries): how its charge was computed, span by span."""
     folders = folders_in_force(policies, rules)
     policy_set = load_policy(folders.roots, folders.label)
+    body = read_request(request_file)
+    if isinstance(body, dict) and "entries" in body:
+        return _explain_charge(policy_set, body, output)
     try:
-        explanation = explain_request(policy_set, read_request(request_file))
+        explanation = explain_request(policy_set, body)
     except EngineError as error:
         raise refused(error) from None
     if output == "json":
         click.echo(json.dumps(explanation_json(explanation), indent=2))
     else:
         click.echo(reports.explain_text(explanation), nl=False)
+    return EXIT_OK
+
+
+def _explain_charge(policy_set, body: dict, output: str) -> int:
+    try:
+        charge = price_work(policy_set, body, datetime.now(timezone.utc))
+    except EngineError as error:
+        raise refused(error) from None
+    zone = policy_set.time_zone(charge.customer)
+    if output == "json":
+        click.echo(json.dumps(charge.as_json(lambda instant: instant.astimezone(zone).isoformat()), indent=2))
+    else:
+        click.echo(charge_text(charge, zone), nl=False)
     return EXIT_OK
 
 

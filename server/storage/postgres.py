@@ -9,6 +9,7 @@ from supportpolicy.server.storage.log import INDEXES, DecisionLog, table
 from supportpolicy.server.storage.migrate import upgrade
 from supportpolicy.server.storage.privacy import KEEP_ALL, LogPrivacy
 from supportpolicy.server.storage.tickets import STATEMENTS as TICKET_STATEMENTS
+from supportpolicy.server.storage.work import STATEMENTS as WORK_STATEMENTS
 
 # Advisory lock keys: one while servers starting together create or upgrade the table, one that every
 # commit holds from its start until it commits, so commits (and seq) follow one order across the fleet.
@@ -90,7 +91,7 @@ class PostgresLog(DecisionLog):
                 upgrade(connection.execute, columns, "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
                         "(decision::json ->> 'ticket_id')")
                 connection.execute(table("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"))
-                for statement in INDEXES + KEY_STATEMENTS + TICKET_STATEMENTS:
+                for statement in INDEXES + KEY_STATEMENTS + TICKET_STATEMENTS + WORK_STATEMENTS:
                     connection.execute(statement)
         except BaseException:
             connection.close()

@@ -16,6 +16,7 @@ from supportpolicy.server.storage.log import INDEXES, DecisionLog, DecisionLogUn
 from supportpolicy.server.storage.migrate import upgrade
 from supportpolicy.server.storage.privacy import KEEP_ALL, LogPrivacy
 from supportpolicy.server.storage.tickets import STATEMENTS as TICKET_STATEMENTS
+from supportpolicy.server.storage.work import STATEMENTS as WORK_STATEMENTS
 
 
 class _Transaction:
@@ -260,7 +261,7 @@ def _setup_sqlite(connection) -> None:
         upgrade(connection.execute, columns, "INTEGER PRIMARY KEY AUTOINCREMENT",
                 "json_extract(decision, '$.ticket_id')")
         connection.execute(table("INTEGER PRIMARY KEY AUTOINCREMENT"))
-        for statement in INDEXES + KEY_STATEMENTS + TICKET_STATEMENTS + journal.STATEMENTS:
+        for statement in INDEXES + KEY_STATEMENTS + TICKET_STATEMENTS + WORK_STATEMENTS + journal.STATEMENTS:
             connection.execute(statement)
         connection.execute("COMMIT")
     except BaseException:

@@ -239,6 +239,8 @@ def test_every_operation_answers_as_documented(secured, secrets, document):
         if endpoint in ("decide", "decide_batch") or endpoint in WEBHOOK_SCHEMES:  # webhooks: test_webhooks_answer_as_documented
             continue
         query = {"limit": 1} if endpoint == "logged_decisions" else {}  # a page with a `next` link
+        query.update((p["name"], p["example"]) for p in document["paths"][path][method].get("parameters", [])
+                     if p["in"] == "query" and p.get("required"))  # a parameter it needs: its example
         body = document["paths"][path][method].get("requestBody", {}).get("content", {}).get("application/json", {})
         sent = {"json": body["example"]} if "example" in body else {}  # an operation that takes a body: its example
         response = getattr(client, method)(url(path, decision_id=decision_id), query_string=query,

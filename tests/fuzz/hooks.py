@@ -31,9 +31,11 @@ TICKET_FIELDS_THE_POLICY_DECIDES = re.compile(r"^(/request/(channel|category|tic
                                               r"|/events)$", re.S)
 
 # A charge's (POST /v1/charges): its request's, and what no schema can say of a work log (entries reversed or
-# overlapping, before received_at or in the future, one entry_id twice, a notice after the work, the plan's currency).
-CHARGE_FIELDS_THE_POLICY_DECIDES = re.compile(r"^(/request/(channel|category|received_at|attributes/.*)|/entries/\d+/(start|end|entry_id)"
-                                              r"|/notice/given_at|/currency|/entries)$", re.S)
+# overlapping, before received_at or in the future, one entry_id twice, a notice after the work, the plan's currency,
+# the contract's rate). A tracked ticket's work (POST /v1/tickets/{ticket_id}/work) likewise, and what the store holds:
+# entries stored (overlapped, or an entry_id stored with another entry) and the notice stored (/notice).
+CHARGE_FIELDS_THE_POLICY_DECIDES = re.compile(r"^(/request/(channel|category|received_at|attributes/.*)|/entries/\d+/(start|end|entry_id|rate)"
+                                              r"|/notice/given_at|/notice|/currency|/entries)$", re.S)
 
 
 def _problem(response) -> dict | None:
