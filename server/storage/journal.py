@@ -179,8 +179,9 @@ def _read(file, name: str, start: int, budget: int) -> Pending:
     # Read after the lock is tried: a writer found gone has appended its last frame already.
     file.seek(start)
     data = file.read(budget)
-    if len(data) >= HEADER.size and HEADER.size + HEADER.unpack_from(data)[0] > len(data):
-        data += file.read(HEADER.size + HEADER.unpack_from(data)[0] - len(data))  # one frame, whatever its size
+    first = HEADER.size + HEADER.unpack_from(data)[0] if len(data) >= HEADER.size else 0
+    if first > len(data):
+        data += file.read(first - len(data))  # one frame at least, whatever its size
     rows, used, damaged = _frames(data)
     ended = start + len(data) >= os.fstat(file.fileno()).st_size
     return Pending(name, start, start + used, tuple(rows), gone, ended, damaged)

@@ -149,8 +149,9 @@ class DecisionLog:
         return self.write_many([record])[0]
 
     def write_many(self, records: list[LogRecord]) -> list[LogRecord]:
-        """Store these decisions in one transaction, all or none; committed when this returns. Returns the record
-        standing for each (see write); an IdempotencyKeyReused is raised once the transaction has committed."""
+        """Store these decisions, all or none; stored when this returns (committed, or, by SQLite's journal, safe
+        to be committed behind). Returns the record standing for each (see write); an IdempotencyKeyReused is
+        raised once the transaction has committed."""
         kept = [record.kept(self.privacy) for record in records]
         uses = self._store(kept)
         if self.retain_days is not None and time.monotonic() >= self._next_prune:

@@ -78,7 +78,8 @@ class SQLiteLog(DecisionLog):
         except BaseException:
             connection.close()
             raise
-        self._start_checkpointer()
+        # One checkpointer per process, however often the connection is opened again.
+        self._checkpointing = _in_this_process(self._checkpointing, self._checkpoint, "decision-log-checkpoint")
         return connection
 
     # -- the journal: acknowledged when appended, committed behind -------------
@@ -88,7 +89,7 @@ class SQLiteLog(DecisionLog):
             return super()._store(records)
         if self._pid != os.getpid() or self._behind is not None:
             self._catch_up()  # the table can be written (or a failure is over): else nothing is acknowledged
-        self._start_committer()
+        self._committing = _in_this_process(self._committing, self._commit_behind, "decision-log-journal")
         try:
             self._journal.append([record.row() for record in records])
         except OSError as exc:
@@ -114,14 +115,6 @@ class SQLiteLog(DecisionLog):
         super().setup()
         self._catch_up()  # what a server killed before committing its journal acknowledged
 
-    def _start_committer(self) -> None:
-        if self._committing is not None and self._committing[0] == os.getpid():
-            return
-        stop = threading.Event()
-        self._committing = (os.getpid(), stop)
-        threading.Thread(target=self._commit_behind, args=(stop,), daemon=True,
-                         name="decision-log-journal").start()
-
     def _commit_behind(self, stop: threading.Event) -> None:
         """Runs until the log is closed in this process: commits what the journal took since the last round."""
         pid, seen = os.getpid(), 0
@@ -136,8 +129,7 @@ class SQLiteLog(DecisionLog):
                 pass
 
     def close(self) -> None:
-        if self._committing is not None and self._committing[0] == os.getpid():
-            self._committing[1].set()
+        if _stop_in_this_process(self._committing):
             try:
                 self._catch_up()  # what this process took, committed now rather than by the next to read
             except DecisionLogUnavailable:
@@ -153,8 +145,7 @@ class SQLiteLog(DecisionLog):
                     and any(word in message for word in ("full", "locked", "busy", "unique", "constraint")))
 
     def _closed(self) -> None:
-        if self._checkpointing is not None and self._checkpointing[0] == os.getpid():
-            self._checkpointing[1].set()
+        _stop_in_this_process(self._checkpointing)
         self._checkpointing = None
         if self._turns is not None and self._turns_pid == os.getpid():
             self._turns.close()
@@ -185,14 +176,6 @@ class SQLiteLog(DecisionLog):
             self._turns = open(self.path.with_name(self.path.name + ".lock"), "a+b")
             self._turns_pid = os.getpid()
         return self._turns
-
-    def _start_checkpointer(self) -> None:
-        """One checkpointer per process, however often the connection is opened again."""
-        if self._checkpointing is not None and self._checkpointing[0] == os.getpid():
-            return
-        stop = threading.Event()
-        self._checkpointing = (os.getpid(), stop)
-        threading.Thread(target=self._checkpoint, args=(stop,), daemon=True, name="decision-log-checkpoint").start()
 
     def _checkpoint(self, stop: threading.Event) -> None:
         """Runs until the log is closed in this process.
@@ -232,6 +215,24 @@ class SQLiteLog(DecisionLog):
             with open(self.path.with_name(self.path.name + ".lock"), "a+b") as turns:
                 fcntl.flock(turns, fcntl.LOCK_EX)  # released when closed
                 connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _in_this_process(running, target, name: str):
+    """``running`` when it is this process's (pid, stop Event), else a new daemon thread's: ``target(stop)`` runs
+    until the Event is set (threads do not survive gunicorn's fork; each worker starts its own)."""
+    if running is not None and running[0] == os.getpid():
+        return running
+    stop = threading.Event()
+    threading.Thread(target=target, args=(stop,), daemon=True, name=name).start()
+    return os.getpid(), stop
+
+
+def _stop_in_this_process(running) -> bool:
+    """Tell ``running``'s thread (see _in_this_process) to stop, if it is this process's; whether it was."""
+    if running is None or running[0] != os.getpid():
+        return False
+    running[1].set()
+    return True
 
 
 def _size(path: Path) -> int:
