@@ -139,15 +139,17 @@ class TicketStore:
         return sql.replace("?", self.log.placeholder)
 
     def get(self, ticket_id: str) -> StoredTicket | None:
-        return self._read(lambda sql, parameters: self.log.read(sql, parameters), ticket_id)
+        return self.read(lambda sql, parameters: self.log.read(sql, parameters), ticket_id)
 
-    def _read(self, rows, ticket_id: str) -> StoredTicket | None:
+    def read(self, rows, ticket_id: str, events: bool = True) -> StoredTicket | None:
+        """The ticket, with ``rows(sql, parameters)`` (in a transaction, or not); its events left out unless
+        ``events``."""
         found = rows("SELECT customer, request, privacy, fingerprint FROM tickets WHERE ticket_id = ?", (ticket_id,))
         if not found:
             return None
         customer, request, masked, request_fingerprint = found[0]
         events = rows("SELECT event_id, fingerprint, event FROM ticket_events WHERE ticket_id = ? "
-                      "ORDER BY position", (ticket_id,))
+                      "ORDER BY position", (ticket_id,)) if events else []
         return StoredTicket(ticket_id, customer, orjson.loads(request),
                             tuple(Masked.from_json(m) for m in orjson.loads(masked or "[]")), request_fingerprint,
                             tuple(orjson.loads(e) for _, _, e in events), tuple((i, f) for i, f, _ in events))
@@ -168,7 +170,7 @@ class TicketStore:
         not stored before; it returns a Settled, or raises (then nothing is stored). An event id stored (or sent
         in this batch) with another event is an InvalidRequest naming each such event."""
         with self.log.turn() as transaction:
-            stored = self._read(lambda sql, parameters: transaction.rows(self._sql(sql), parameters), ticket_id)
+            stored = self.read(lambda sql, parameters: transaction.rows(self._sql(sql), parameters), ticket_id)
             fresh, repeated = self._fresh(stored, events)
             settled = settle(stored, fresh)
             if stored is None or fresh:

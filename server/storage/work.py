@@ -22,7 +22,6 @@ import orjson
 from supportpolicy.engine.errors import FieldError, InvalidRequest
 from supportpolicy.engine.instants import POLICY_INSTANT, parse_instant
 from supportpolicy.server.storage.log import utc_text
-from supportpolicy.server.storage.privacy import Masked
 from supportpolicy.server.storage.tickets import StoredTicket, TicketStore
 
 STATEMENTS = ("""
@@ -92,13 +91,9 @@ class WorkStore:
         return self._read(lambda sql, parameters: self.log.read(sql, parameters), ticket_id)
 
     def _read(self, rows, ticket_id: str) -> StoredWork | None:
-        found = rows("SELECT customer, request, privacy, fingerprint FROM tickets WHERE ticket_id = ?", (ticket_id,))
-        if not found:
+        ticket = self.tickets.read(rows, ticket_id, events=False)
+        if ticket is None:
             return None
-        customer, request, masked, request_fingerprint = found[0]
-        ticket = StoredTicket(ticket_id, customer, orjson.loads(request),
-                              tuple(Masked.from_json(m) for m in orjson.loads(masked or "[]")), request_fingerprint,
-                              (), ())
         entries = rows("SELECT entry FROM ticket_work WHERE ticket_id = ? ORDER BY start_at, entry_id", (ticket_id,))
         notice = rows("SELECT notice FROM ticket_notices WHERE ticket_id = ?", (ticket_id,))
         charges = rows("SELECT month, charge FROM ticket_charges WHERE ticket_id = ? ORDER BY month", (ticket_id,))
