@@ -16,7 +16,7 @@ import orjson
 
 from supportpolicy.engine.charge.lines import Charge
 from supportpolicy.engine.errors import EngineError
-from supportpolicy.engine.tools.statement import MONTH, Statement, statement
+from supportpolicy.engine.tools.statement import Statement, statement
 from supportpolicy.server.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -27,17 +27,8 @@ from supportpolicy.server.cli.common import (
     policies_option,
     rules_option,
 )
-from supportpolicy.server.cli.serve import _data_dir, _open_log, data_dir_option, decision_log_option
-from supportpolicy.server.storage.decisionlog import sqlite_path
+from supportpolicy.server.cli.serve import _data_dir, data_dir_option, decision_log_option, stored_log, valid_month
 from supportpolicy.server.storage.work import WorkStore
-
-
-def _month(ctx, param, value: str) -> str:
-    import re
-
-    if not re.fullmatch(MONTH, value or ""):
-        raise click.BadParameter(f"{value!r} is not a month: give YYYY-MM, e.g. 2026-11")
-    return value
 
 
 @main.group("billing")
@@ -47,7 +38,7 @@ def billing_group():
 
 @billing_group.command("statement")
 @click.option("--customer", required=True, metavar="ID", help="The customer (its id in the policy).")
-@click.option("--month", required=True, metavar="YYYY-MM", callback=_month,
+@click.option("--month", required=True, metavar="YYYY-MM", callback=valid_month,
               help="The month, in the customer's time zone: the work begun in it.")
 @click.option("--format", "format_", type=click.Choice(["text", "csv", "json"]), default="text", show_default=True)
 @data_dir_option
@@ -65,10 +56,7 @@ def statement_command(customer, month, format_, data_dir, decision_log, policies
     if customer not in policy_set.customers:
         raise Failed(EXIT_FAILED, f"supportpolicy: no customer contract has the id {customer!r}")
     data_dir = _data_dir(data_dir, folders)
-    if not decision_log and not sqlite_path(data_dir).is_file():
-        raise Failed(EXIT_FAILED, f"supportpolicy: no decision log at {sqlite_path(data_dir)}: give the --data-dir "
-                                  "(or --decision-log) the server used, as its start-up lines say")
-    log = _open_log(decision_log, data_dir)
+    log = stored_log(decision_log, data_dir)
     try:
         charges = WorkStore(log).charges_of(customer, month)
     except EngineError as error:

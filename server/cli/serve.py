@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import click
 import orjson
 
 from supportpolicy.engine.errors import EngineError
+from supportpolicy.engine.tools.statement import MONTH
 from supportpolicy.server.auth import TokenFileError, is_loopback, load_tokens
 from supportpolicy.server.cli.common import (
     EXIT_FAILED,
@@ -58,6 +60,21 @@ def _open_log(decision_log, data_dir, retain_days=None, privacy=KEEP_ALL):
         return open_log(decision_log, data_dir, retain_days, privacy)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--decision-log") from None
+
+
+def stored_log(decision_log, data_dir: Path):
+    """The log a report reads: the one `serve` wrote with these options; Failed when there is no SQLite log."""
+    if not decision_log and not sqlite_path(data_dir).is_file():
+        raise Failed(EXIT_FAILED, f"supportpolicy: no decision log at {sqlite_path(data_dir)}: give the --data-dir "
+                                  "(or --decision-log) the server used, as its start-up lines say")
+    return _open_log(decision_log, data_dir)
+
+
+def valid_month(ctx, param, value: str) -> str:
+    """A click callback: ``value`` as YYYY-MM, or a usage error saying so."""
+    if not re.fullmatch(MONTH, value or ""):
+        raise click.BadParameter(f"{value!r} is not a month: give YYYY-MM, e.g. 2026-11")
+    return value
 
 
 def _data_dir(data_dir: Path | None, folders) -> Path:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -29,15 +28,8 @@ from supportpolicy.server.cli.common import (
     policies_option,
     rules_option,
 )
-from supportpolicy.server.cli.serve import _data_dir, _open_log, data_dir_option, decision_log_option
-from supportpolicy.server.storage.decisionlog import sqlite_path
+from supportpolicy.server.cli.serve import _data_dir, data_dir_option, decision_log_option, stored_log, valid_month
 from supportpolicy.server.storage.tickets import TicketStore
-
-
-def _month(ctx, param, value: str) -> str:
-    if not re.fullmatch(r"(20\d\d|21\d\d)-(0[1-9]|1[0-2])", value or ""):
-        raise click.BadParameter(f"{value!r} is not a month: give YYYY-MM, e.g. 2026-11")
-    return value
 
 
 @main.group("sla")
@@ -47,7 +39,7 @@ def sla_group():
 
 @sla_group.command("report")
 @click.option("--customer", required=True, metavar="ID", help="The customer (its id in the policy).")
-@click.option("--month", required=True, metavar="YYYY-MM", callback=_month,
+@click.option("--month", required=True, metavar="YYYY-MM", callback=valid_month,
               help="The month, in the customer's time zone: the tickets received in it, read at its end.")
 @click.option("--format", "format_", type=click.Choice(["text", "csv", "json"]), default="text", show_default=True)
 @data_dir_option
@@ -63,20 +55,13 @@ def report(customer, month, format_, data_dir, decision_log, policies, rules):
     """
     folders = folders_in_force(policies, rules)
     policy_set = load_policy(folders.roots, folders.label)
-    data_dir = _data_dir(data_dir, folders)
-    if not decision_log and not sqlite_path(data_dir).is_file():
-        raise Failed(EXIT_FAILED, f"supportpolicy: no decision log at {sqlite_path(data_dir)}: give the --data-dir "
-                                  "(or --decision-log) the server used, as its start-up lines say")
+    log = stored_log(decision_log, _data_dir(data_dir, folders))
     try:
         zone = _zone(policy_set, customer, month)
-    except EngineError as error:
-        raise Failed(EXIT_FAILED, f"supportpolicy: {error.detail}") from None
-    period = Month(month, zone)
-    if period.end > datetime.now(timezone.utc):
-        raise Failed(EXIT_FAILED, f"supportpolicy: {month} is not over in {zone.key}: its report is final, and "
-                                  f"given, from {period.end.isoformat()}")
-    log = _open_log(decision_log, data_dir)
-    try:
+        period = Month(month, zone)
+        if period.end > datetime.now(timezone.utc):
+            raise Failed(EXIT_FAILED, f"supportpolicy: {month} is not over in {zone.key}: its report is final, "
+                                      f"and given, from {period.end.isoformat()}")
         evaluations = [_evaluated(policy_set, ticket, period) for ticket in TicketStore(log).of_customer(customer)]
     except EngineError as error:
         raise Failed(EXIT_FAILED, f"supportpolicy: {error.detail}") from None
