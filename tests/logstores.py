@@ -121,6 +121,11 @@ class Store:
             with admin_connection(self.url) as connection:
                 yield connection, "%s"
 
+    def rows(self, sql: str) -> list:
+        """The rows of ``sql``, read raw."""
+        with self.raw() as (connection, _):
+            return connection.execute(sql).fetchall()
+
     def ids(self) -> list[str]:
         """Every decision id in the table, read raw once a log opened anew has committed everything acknowledged
         (SQLite acknowledges a decision once its journal has it: server.storage.journal)."""

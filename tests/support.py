@@ -79,6 +79,18 @@ def with_plan_2027(where: Path, suites: bool = True) -> Path:
     return where
 
 
+def shipped_with_rate(where: Path, rate: str) -> tuple[Path, Path]:
+    """A copy of the shipped policies and rules in ``where``, central-standard 2026.1's after-hours rate changed in
+    place to ``rate``; its (policies, rules) folders."""
+    shutil.copytree(REPO / "policies", where / "policies")
+    shutil.copytree(REPO / "rules", where / "rules")
+    plan = where / "policies" / "plans" / "central-standard" / "2026.1.yaml"
+    text = plan.read_text(encoding="utf-8")
+    assert 'amount: "200.00"' in text
+    plan.write_text(text.replace('amount: "200.00"', f'amount: "{rate}"'), encoding="utf-8")
+    return where / "policies", where / "rules"
+
+
 def make_request(received_at: str, channel: str = "email", category: str = "usage_question",
                  email: str = OTHER, **extra) -> dict:
     """A decision request for demo-city; keyword arguments add or replace fields."""

@@ -2,7 +2,6 @@
 against those stored, and the ticket's charge priced as POST /v1/charges prices the same work."""
 from __future__ import annotations
 
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -13,7 +12,7 @@ from supportpolicy.engine.decide.build import load_policy_set
 from supportpolicy.server import create_app
 from supportpolicy.server.storage.privacy import LogPrivacy, read_key
 
-from support import DESIGNATED, REPO, make_request
+from support import DESIGNATED, make_request, shipped_with_rate
 
 REQUEST = make_request("2026-11-28T23:00:00-06:00", "phone", "usage_question", DESIGNATED)
 OPEN = {"type": "status", "at": "2026-11-28T23:01:00-06:00", "status": "open", "id": "e-1"}
@@ -36,11 +35,6 @@ def tracked(policy_set, store):
 @pytest.fixture(scope="module")
 def document(app):
     return served(app)
-
-
-def rows(store, sql: str) -> list:
-    with store.raw() as (connection, _):
-        return connection.execute(sql).fetchall()
 
 
 def charged(client, entries, notice=NOTICE) -> dict:
@@ -74,7 +68,7 @@ def test_stored_work_is_priced_as_post_charges_prices_it(tracked, store, documen
     # Sunday morning is weekend time too: 30 more minutes at 200.00.
     assert both["total"]["amount"] == "400.00"
     # The store keeps no agent's address (the log masks personal data).
-    assert all("agent@example.com" not in entry for (entry,) in rows(store, "SELECT entry FROM ticket_work"))
+    assert all("agent@example.com" not in entry for (entry,) in store.rows("SELECT entry FROM ticket_work"))
 
 
 def test_a_retried_entry_is_stored_once_and_an_id_reused_for_other_work_is_refused(tracked, store):
@@ -86,7 +80,7 @@ def test_a_retried_entry_is_stored_once_and_an_id_reused_for_other_work_is_refus
     assert reused.status_code == 422 and reused.mimetype == "application/problem+json"
     assert [e["pointer"] for e in reused.get_json()["errors"]] == ["/entries/1/entry_id"]
     # Nothing of the refused batch is stored: not even its good entry.
-    assert rows(store, "SELECT entry_id FROM ticket_work") == [("w-1",)]
+    assert store.rows("SELECT entry_id FROM ticket_work") == [("w-1",)]
     other_notice = tracked.post(WORK, json={"notice": dict(NOTICE, response="declined"), "entries": [SECOND]})
     assert other_notice.status_code == 422
     assert [e["pointer"] for e in other_notice.get_json()["errors"]] == ["/notice"]
@@ -107,7 +101,7 @@ def test_bad_work_is_refused_naming_the_field_and_nothing_is_stored(tracked, sto
     refused = tracked.post(WORK, json={"entries": entries})
     assert refused.status_code == 422 and refused.mimetype == "application/problem+json", refused.get_json()
     assert pointer in [e["pointer"] for e in refused.get_json()["errors"]], refused.get_json()
-    assert rows(store, "SELECT entry_id FROM ticket_work") == [("w-1",)]
+    assert store.rows("SELECT entry_id FROM ticket_work") == [("w-1",)]
 
 
 def test_a_notice_after_the_work_and_a_currency_not_the_plans_are_refused(tracked, store):
@@ -118,8 +112,8 @@ def test_a_notice_after_the_work_and_a_currency_not_the_plans_are_refused(tracke
     euros = tracked.post(WORK, json={"notice": NOTICE, "entries": [FIRST], "currency": "EUR"})
     assert euros.status_code == 422
     assert [e["pointer"] for e in euros.get_json()["errors"]] == ["/currency"]
-    assert rows(store, "SELECT count(*) FROM ticket_work") == [(0,)]
-    assert rows(store, "SELECT count(*) FROM ticket_notices") == [(0,)]
+    assert store.rows("SELECT count(*) FROM ticket_work") == [(0,)]
+    assert store.rows("SELECT count(*) FROM ticket_notices") == [(0,)]
 
 
 def test_a_rate_not_the_contracts_is_refused_naming_the_entry_as_post_charges_refuses_it(tracked, store):
@@ -130,7 +124,7 @@ def test_a_rate_not_the_contracts_is_refused_naming_the_entry_as_post_charges_re
     assert error["pointer"] == "/entries/1/rate" and "200.00 USD an hour for the weekend time" in error["detail"]
     stateless = tracked.post("/v1/charges", json={"request": REQUEST, "notice": NOTICE, "entries": [cheap]})
     assert stateless.status_code == 422 and stateless.get_json()["errors"][0]["pointer"] == "/entries/0/rate"
-    assert rows(store, "SELECT count(*) FROM ticket_work") == [(0,)]
+    assert store.rows("SELECT count(*) FROM ticket_work") == [(0,)]
     agreed = dict(FIRST, rate={"amount": "200", "currency": "USD"})
     assert tracked.post(WORK, json={"notice": NOTICE, "entries": [agreed]}).get_json()["totals"] == \
         [{"amount": "300.00", "currency": "USD"}]
@@ -153,7 +147,7 @@ def test_a_ticket_holds_as_many_entries_as_one_charge_prices(tracked, store):
     assert tracked.post(WORK, json={"notice": NOTICE, "entries": entries}).status_code == 200
     more = tracked.post(WORK, json={"entries": [SECOND]})
     assert more.status_code == 422 and [e["pointer"] for e in more.get_json()["errors"]] == ["/entries"]
-    assert rows(store, "SELECT count(*) FROM ticket_work") == [(500,)]
+    assert store.rows("SELECT count(*) FROM ticket_work") == [(500,)]
 
 
 def test_a_later_notice_prices_the_work_stored_before_it_again(tracked):
@@ -178,13 +172,8 @@ def test_the_statement_is_the_same_bytes_after_a_later_policy_change(tracked, st
     assert_documented(document, "/v1/customers/{customer_id}/statement", "get", first)
     assert first.get_json()["totals"]["charged"] == [{"amount": "300.00", "currency": "USD"}]
     assert tracked.get(path).get_data() == first.get_data()
-    changed = tmp_path / "changed"
-    shutil.copytree(REPO / "policies", changed / "policies")
-    shutil.copytree(REPO / "rules", changed / "rules")
-    plan = changed / "policies" / "plans" / "central-standard" / "2026.1.yaml"
-    plan.write_text(plan.read_text(encoding="utf-8").replace('amount: "200.00"', 'amount: "250.00"'),
-                    encoding="utf-8")
-    later = create_app({"POLICY_SET": load_policy_set(changed / "policies", changed / "rules"),
+    policies, rules = shipped_with_rate(tmp_path / "changed", "250.00")
+    later = create_app({"POLICY_SET": load_policy_set(policies, rules),
                         "DECISION_LOG": store.opened[-1], "TESTING": True}).test_client()
     assert charged(later, [FIRST])["total"]["amount"] == "375.00"
     assert later.get(path).get_data() == first.get_data()
@@ -215,7 +204,7 @@ def test_overlapping_work_sent_at_once_through_two_servers_is_stored_once(policy
     with ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(send, range(8)))
     assert sorted(statuses) == [200] + [422] * 7
-    assert len(rows(store, "SELECT entry_id FROM ticket_work")) == 1
+    assert len(store.rows("SELECT entry_id FROM ticket_work")) == 1
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda n: clients[n % 2].post(WORK, json={"entries": [SECOND]}).get_json(),
                                 range(8)))

@@ -30,11 +30,6 @@ def document(app):
     return served(app)
 
 
-def rows(store, sql: str) -> list:
-    with store.raw() as (connection, _):
-        return connection.execute(sql).fetchall()
-
-
 def test_events_are_stored_and_the_clocks_are_those_of_the_ticket_sent_whole(tracked, store, document):
     appended = tracked.post("/v1/tickets/T-1/events", json={"request": REQUEST, "events": [OPEN]})
     assert appended.status_code == 200, appended.get_json()
@@ -57,8 +52,8 @@ def test_events_are_stored_and_the_clocks_are_those_of_the_ticket_sent_whole(tra
 
 def test_the_store_keeps_no_personal_data_as_received(tracked, store):
     assert tracked.post("/v1/tickets/T-1/events", json={"request": REQUEST, "events": [OPEN]}).status_code == 200
-    [(request,)] = rows(store, "SELECT request FROM tickets")
-    [(event,)] = rows(store, "SELECT event FROM ticket_events")
+    [(request,)] = store.rows("SELECT request FROM tickets")
+    [(event,)] = store.rows("SELECT event FROM ticket_events")
     assert "resident@example.org" not in request and "portal is slow" not in request
     assert "kim@example.net" not in event
     assert tracked.get("/v1/tickets/T-1").status_code == 200  # decided again from what was kept
@@ -69,7 +64,7 @@ def test_a_retried_webhook_is_stored_once(tracked, store):
     assert tracked.post("/v1/tickets/T-1/events", json=body).get_json()["stored"] == 2
     retried = tracked.post("/v1/tickets/T-1/events", json=body).get_json()
     assert (retried["stored"], retried["already_stored"]) == (0, 2)
-    assert rows(store, "SELECT count(*) FROM ticket_events") == [(2,)]
+    assert store.rows("SELECT count(*) FROM ticket_events") == [(2,)]
 
 
 def test_an_id_given_to_another_event_is_refused_and_nothing_of_the_batch_is_stored(tracked, store):
@@ -77,7 +72,7 @@ def test_an_id_given_to_another_event_is_refused_and_nothing_of_the_batch_is_sto
     refused = tracked.post("/v1/tickets/T-1/events", json={"events": [REPLY, dict(OPEN, status="on_hold")]})
     assert refused.status_code == 422
     assert [e["pointer"] for e in refused.get_json()["errors"]] == ["/events/1/id"]
-    assert rows(store, "SELECT event_id FROM ticket_events") == [("e-1",)]
+    assert store.rows("SELECT event_id FROM ticket_events") == [("e-1",)]
 
 
 @pytest.mark.parametrize("case,events,pointers", [
@@ -94,7 +89,7 @@ def test_a_bad_stream_is_a_422_naming_the_event_in_the_body_and_stores_nothing(t
     refused = tracked.post("/v1/tickets/T-1/events", json={"events": events})
     assert refused.status_code == 422, case
     assert [e["pointer"] for e in refused.get_json()["errors"]] == pointers, case
-    assert rows(store, "SELECT count(*) FROM ticket_events") == [(1,)], case
+    assert store.rows("SELECT count(*) FROM ticket_events") == [(1,)], case
 
 
 def test_the_request_comes_from_the_body_or_the_latest_logged_decision(tracked):
@@ -180,4 +175,4 @@ def test_retries_sent_at_once_store_each_event_once_in_order(policy_set, store):
         answers = list(pool.map(send, range(16)))
     assert sorted(a["stored"] for a in answers) == [0] * 15 + [2]
     assert all(a["targets"] == answers[0]["targets"] for a in answers)
-    assert rows(store, "SELECT event_id FROM ticket_events ORDER BY position") == [("e-1",), ("e-2",)]
+    assert store.rows("SELECT event_id FROM ticket_events ORDER BY position") == [("e-1",), ("e-2",)]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 
 import pytest
 from logstores import store  # noqa: F401  (the fixture: each store in turn)
@@ -15,7 +14,7 @@ from supportpolicy.engine.decide.build import load_policy_set
 from supportpolicy.server import create_app
 from supportpolicy.server.storage.privacy import LogPrivacy, read_key
 
-from support import DESIGNATED, REPO, make_request, run_cli
+from support import DESIGNATED, REPO, make_request, run_cli, shipped_with_rate
 
 NOTICE = {"given_at": "2026-11-28T23:05:00-06:00", "response": "accepted"}
 TICKETS = {  # ticket id: (request, notice, entries)
@@ -82,13 +81,8 @@ def test_each_format_gives_the_same_bytes_on_every_run_and_after_a_later_policy_
     for format_, output in first.items():
         assert statement(worked, tmp_path, "--month", "2026-11", "--format", format_).stdout == output, format_
     # The rate of central-standard 2026.1 is changed in place, and the rules: the past month stands.
-    changed = tmp_path / "changed"
-    shutil.copytree(REPO / "policies", changed / "policies")
-    shutil.copytree(REPO / "rules", changed / "rules")
-    plan = changed / "policies" / "plans" / "central-standard" / "2026.1.yaml"
-    plan.write_text(plan.read_text(encoding="utf-8").replace('amount: "200.00"', 'amount: "250.00"'),
-                    encoding="utf-8")
-    folders = ("--policies", changed / "policies", "--rules", changed / "rules")
+    policies, rules = shipped_with_rate(tmp_path / "changed", "250.00")
+    folders = ("--policies", policies, "--rules", rules)
     body = {"request": TICKETS["T-1"][0], "notice": NOTICE, "entries": TICKETS["T-1"][2]}
     (tmp_path / "charge.json").write_text(json.dumps(body), encoding="utf-8")
     repriced = run_cli("explain", "--format", "json", *folders, tmp_path / "charge.json", cwd=tmp_path)
