@@ -8,6 +8,7 @@ raised, and server.problems renders it.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -116,9 +117,13 @@ def _work_body(body) -> tuple[list, dict | None, str | None]:
     if notice is not None and not isinstance(notice, dict):
         errors.append(FieldError("/notice", "must be null, or an object with given_at and response (accepted or "
                                             "declined)"))
+    currency = body.get("currency")
+    if "currency" in body and not (isinstance(currency, str) and re.fullmatch(r"[A-Z]{3}", currency)):
+        errors.append(FieldError("/currency", "must be an ISO 4217 currency code, e.g. USD, or be left out (the "
+                                              "plan's currency)"))
     if errors:
         raise InvalidRequest("the work cannot be stored", errors)
-    return list(enumerate(entries)), notice, body.get("currency")
+    return list(enumerate(entries)), notice, currency
 
 
 def register(app: Flask, live, log) -> None:

@@ -104,6 +104,14 @@ def test_bad_work_is_refused_naming_the_field_and_nothing_is_stored(tracked, sto
     assert store.rows("SELECT entry_id FROM ticket_work") == [("w-1",)]
 
 
+@pytest.mark.parametrize("currency", [None, "usd", "US", 840, ["USD"]])
+def test_a_currency_that_is_no_currency_code_is_refused_naming_it(tracked, store, currency):
+    refused = tracked.post(WORK, json={"notice": NOTICE, "entries": [FIRST], "currency": currency})
+    assert refused.status_code == 422 and refused.mimetype == "application/problem+json", refused.get_json()
+    assert [e["pointer"] for e in refused.get_json()["errors"]] == ["/currency"]
+    assert store.rows("SELECT count(*) FROM ticket_work") == [(0,)]
+
+
 def test_a_notice_after_the_work_and_a_currency_not_the_plans_are_refused(tracked, store):
     late = tracked.post(WORK, json={"notice": dict(NOTICE, given_at="2026-11-29T01:00:00-06:00"),
                                     "entries": [FIRST]})
