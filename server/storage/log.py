@@ -74,16 +74,21 @@ def append(transaction, placeholder: str, rows: list[tuple]) -> list[tuple]:
     """
     if not rows:
         return []
-    last = transaction.scalar("SELECT decided_at FROM decisions ORDER BY seq DESC LIMIT 1")
+    ordered = in_order(rows, transaction.scalar("SELECT decided_at FROM decisions ORDER BY seq DESC LIMIT 1"))
+    marks = ", ".join([placeholder] * len(COLUMNS.split(",")))
+    transaction.insert(f"INSERT INTO decisions ({COLUMNS}) VALUES ({marks}) ON CONFLICT (decision_id) DO NOTHING",
+                       ordered)
+    return ordered
+
+
+def in_order(rows: list[tuple], last: str | None = None) -> list[tuple]:
+    """The rows, each taking the time of the one before it (or ``last``) when its own is earlier."""
     ordered = []
     for row in rows:
         if last and row[1] < last:
             row = (row[0], last) + tuple(row[2:])
         last = row[1]
         ordered.append(row)
-    marks = ", ".join([placeholder] * len(COLUMNS.split(",")))
-    transaction.insert(f"INSERT INTO decisions ({COLUMNS}) VALUES ({marks}) ON CONFLICT (decision_id) DO NOTHING",
-                       ordered)
     return ordered
 
 
