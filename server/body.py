@@ -12,11 +12,12 @@ def json_body() -> bytes:
     up to the limit and hands over as if that were all of it, so a valid JSON body followed by megabytes
     of spaces was decided. One byte more is asked of the server's own stream: any is too much.
     """
-    if request.mimetype != "application/json":
-        raise UnsupportedMediaType(f"send the request body as application/json, not {request.mimetype or 'nothing'}")
-    data = request.get_data(cache=False)
-    limit = request.max_content_length
-    if request.content_length is None and limit is not None and len(data) >= limit \
-            and request.environ["wsgi.input"].read(1):
+    current = request._get_current_object()  # each read of the proxy is a context look-up
+    if current.mimetype != "application/json":
+        raise UnsupportedMediaType(f"send the request body as application/json, not {current.mimetype or 'nothing'}")
+    data = current.get_data(cache=False)
+    limit = current.max_content_length
+    if current.content_length is None and limit is not None and len(data) >= limit \
+            and current.environ["wsgi.input"].read(1):
         raise RequestEntityTooLarge()
     return data

@@ -26,11 +26,12 @@ class DecisionViews:
     """The decision endpoints of server.views.Views (which holds live, log and metrics)."""
 
     def decide(self):
-        dry_run = params.dry_run(request.args)
+        asked = request._get_current_object()  # each read of the proxy is a context look-up
+        dry_run = params.dry_run(asked.args)
         body = decode_json(json_body())
         current = self.live.current
         # Read (and refused when malformed) even for a dry run, which has no effect to repeat and keeps no key.
-        key = params.idempotency_key(request.headers, _client(), body)
+        key = params.idempotency_key(asked.headers, asked.environ.get("supportpolicy.client", ""), body)
         if dry_run:
             key = None
         if key is not None:
@@ -111,7 +112,3 @@ class DecisionViews:
             raise NotFoundProblem("this server keeps no decision log (it was started with --no-decision-log)")
         return self.log
 
-
-def _client() -> str:
-    """Whose idempotency keys these are: the bearer token's name, or "" on a server without tokens."""
-    return request.environ.get("supportpolicy.client", "")

@@ -74,6 +74,8 @@ def only(args, allowed: tuple[str, ...]) -> None:
 
 def dry_run(args) -> bool:
     """``dry_run=true``: decide without logging; only ``true`` or ``false``."""
+    if not args:  # nearly every request: nothing to check
+        return False
     only(args, DECIDE_PARAMETERS)
     text = args.get("dry_run")
     if text is None:
@@ -169,9 +171,9 @@ def integer(args, name: str, default: int, low: int, high: int) -> int:
 def idempotency_key(headers, scope: str, body: object) -> IdempotencyKey | None:
     """The request's Idempotency-Key, for the client ``scope`` (a token's name, or ""), with the fingerprint
     of ``body``; None without the header."""
-    values = headers.getlist("Idempotency-Key")
-    if not values:
+    if headers.get("Idempotency-Key") is None:  # a look-up; getlist reads every header
         return None
+    values = headers.getlist("Idempotency-Key")
     text = values[0]
     if len(values) > 1:
         raise _bad_key("is given more than once; send one")
