@@ -1,6 +1,7 @@
 """supportpolicy serve, and the decision log's commands."""
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections import Counter
@@ -10,6 +11,7 @@ import click
 import orjson
 
 from supportpolicy.engine.errors import EngineError
+from supportpolicy.engine.load.files import label_from_root_name
 from supportpolicy.engine.tools.statement import MONTH
 from supportpolicy.server.auth import TokenFileError, is_loopback, load_tokens
 from supportpolicy.server.cli.common import (
@@ -42,6 +44,8 @@ from supportpolicy.server.storage.decisionlog import (
     open_log,
     sqlite_path,
 )
+from supportpolicy.server.storage.policysource import source_url
+from supportpolicy.server.storage.postgres import shown
 from supportpolicy.server.storage.privacy import KEEP_ALL, AddressCheck
 
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -103,29 +107,36 @@ def _data_dir(data_dir: Path | None, folders) -> Path:
               help="Token file (see `supportpolicy token add`); or its content in SUPPORTPOLICY_TOKENS.")
 @click.option("--insecure-no-auth", is_flag=True,
               help="Serve without tokens on an address other than loopback (anyone who reaches it may call it).")
+@click.option("--policy-source", metavar="postgresql://...", envvar="SUPPORTPOLICY_POLICY_SOURCE",
+              help="Follow the policy set published to this database (`supportpolicy publish`) instead of folders; "
+                   "the decision log, ticket events and work entries go there too unless --decision-log is given.")
+@click.option("--replica-name", metavar="NAME",
+              help="This replica's name in the fleet's status (with --policy-source) [default: hostname:port].")
 @policies_option
 @rules_option
 def serve(host, port, workers, threads, data_dir, decision_log, retain_days, no_decision_log, log_personal_data, keep,
-          key_file, no_watch, tokens_file, insecure_no_auth, policies, rules):
+          key_file, no_watch, tokens_file, insecure_no_auth, policy_source, replica_name, policies, rules):
     """Serve the decision API with gunicorn.
 
     The policy folders are followed: a valid change is put in force in every
     worker, an invalid one is refused (GET /v1/status shows why) and the last
-    good set stays. SIGHUP and POST /v1/admin/reload reload too.
+    good set stays. SIGHUP and POST /v1/admin/reload reload too. With
+    --policy-source, the set in force in that database is followed instead
+    (LISTEN/NOTIFY, and a re-check every 10 s), from a local copy that the
+    replica starts from when the database cannot be reached.
     """
     from supportpolicy.server.gunicorn import serve as run_server
 
     tokens = _tokens(tokens_file, host, insecure_no_auth)
     webhooks = _webhook_secrets()
+    if policy_source:
+        return _serve_followed(policy_source, replica_name, locals())
     folders = folders_in_force(policies, rules)
     log_dir = _data_dir(data_dir, folders)
     log = None
     if not no_decision_log:  # a --decision-log that is no URL is a usage error (2), whatever the port
         log = _open_log(decision_log, log_dir, retain_days, log_privacy(log_personal_data, keep, key_file, log_dir))
-    try:
-        listener = listen(host, port)  # before anything says "listening": a port in use is said in words
-    except CannotListen as exc:
-        raise Failed(EXIT_FAILED, f"supportpolicy: {exc}") from None
+    listener = _listen(host, port)
     port = listener.getsockname()[1]  # --port 0: the one the system chose
     policy_set = load_policy(folders.roots, folders.label)
     live = LivePolicy(folders.roots, folders.label, policy_set)
@@ -142,6 +153,64 @@ def serve(host, port, workers, threads, data_dir, decision_log, retain_days, no_
     run_server(live, f"fd://{listener.detach()}", workers, log, watch=not no_watch,
                echo=lambda text: click.echo(text, err=True), tokens=tokens, threads=threads)
     return EXIT_OK
+
+
+def _serve_followed(url: str, name: str | None, given: dict) -> int:
+    """serve --policy-source: the set in force in the database, the decision log there too (unless given)."""
+    from supportpolicy.server.gunicorn import serve as run_server
+    from supportpolicy.server.policysource import Cache, CannotStart, Follower, replica_name
+
+    if given["policies"] or given["rules"]:
+        raise click.UsageError("--policy-source replaces --policies and --rules: publish the folders with "
+                               "`supportpolicy publish --to ...` and leave them out here")
+    try:
+        source_url(url)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--policy-source") from None
+    data_dir = given["data_dir"] or replica_data_dir(url)
+    decision_log = given["decision_log"] or url
+    log = None
+    if not given["no_decision_log"]:
+        log = _open_log(decision_log, data_dir, given["retain_days"],
+                        log_privacy(given["log_personal_data"], given["keep"], given["key_file"], data_dir))
+    listener = _listen(given["host"], given["port"])
+    port = listener.getsockname()[1]
+    replica = replica_name(name, port)
+    echo = lambda text: click.echo(text, err=True)  # noqa: E731
+    follower = Follower(url, Cache(data_dir / "policy-source", replica), replica, echo)
+    try:
+        how = follower.begin()
+    except CannotStart as exc:
+        raise Failed(EXIT_FAILED, f"supportpolicy: cannot start: {exc}") from None
+    roots = follower.cache.roots
+    policy_set = load_policy(roots, label_from_root_name)
+    live = LivePolicy(roots, label_from_root_name, policy_set)
+    pruned = _prepare(log)
+    host, workers, threads = given["host"], given["workers"], given["threads"]
+    bind = f"[{host.strip('[]')}]:{port}" if ":" in host else f"{host}:{port}"
+    echo(f"supportpolicy: replica {replica}, policy source {follower.where}: deciding with {how}")
+    _banner(policy_set, log, given["retain_days"], pruned, given["tokens"], host, data_dir)
+    if log is not None and not given["decision_log"]:
+        echo("supportpolicy: the decision log, ticket events and work entries are in the policy source's database")
+    echo(f"supportpolicy: webhooks: {given['webhooks'].describe()}")
+    echo(f"supportpolicy: listening on http://{bind} with {workers} worker(s) of {threads} threads; "
+         f"the policy explorer is at http://{bind}/")
+    run_server(live, f"fd://{listener.detach()}", workers, log, watch=False, echo=echo, tokens=given["tokens"],
+               threads=threads, source=follower)
+    return EXIT_OK
+
+
+def replica_data_dir(url: str) -> Path:
+    """A replica's own folder by default (its cached sets, its log key): one per policy source."""
+    where = shown(url)
+    return default_data_dir() / "replicas" / hashlib.sha256(where.encode()).hexdigest()[:16]
+
+
+def _listen(host: str, port: int):
+    try:
+        return listen(host, port)  # before anything says "listening": a port in use is said in words
+    except CannotListen as exc:
+        raise Failed(EXIT_FAILED, f"supportpolicy: {exc}") from None
 
 
 def _shared_log_note(log) -> str | None:

@@ -17,8 +17,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from supportpolicy.server.storage.postgres import _parsed, shown
+from supportpolicy.server.storage.postgres import SECRETS, _parsed, shown
 
 SETUP_LOCK = 7411016380  # servers and publishers creating the tables together
 PUBLISH_LOCK = 7411016381  # one publish or rollback at a time: the history follows one order
@@ -81,6 +82,16 @@ def channel_for(schema: str) -> str:
     return "supportpolicy_policy_" + hashlib.sha256(schema.encode()).hexdigest()[:24]
 
 
+def without_password(url: str) -> str:
+    """The URL as status and banners show it: its password, and any password in its query, left out."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")
+    user = netloc[0].partition(":")[0]
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in SECRETS]
+    return urlunsplit(parts._replace(netloc=f"{user}@{netloc[2]}" if netloc[1] else netloc[2],
+                                     query=urlencode(query, quote_via=quote)))
+
+
 def source_url(url: str) -> str:
     """``url`` when it is a PostgreSQL URL libpq reads; ValueError saying why not (without quoting a password)."""
     if not url.startswith(("postgresql://", "postgres://")):
@@ -94,7 +105,7 @@ class PolicyStore:
 
     def __init__(self, url: str, connect_timeout: float = CONNECT_TIMEOUT_S):
         self.url = source_url(url)
-        self.where = shown(url)
+        self.where = without_password(url)
         self.connect_timeout = connect_timeout
         self.connection = None
         self.channel = None
@@ -104,8 +115,12 @@ class PolicyStore:
         import psycopg
 
         try:
+            # A database gone silent (a cut link, not a refused connection) is found within seconds: TCP
+            # keepalives while idle, and a timeout on data sent but not acknowledged.
             self.connection = psycopg.connect(self.url, autocommit=True,
-                                              connect_timeout=max(1, round(self.connect_timeout)))
+                                              connect_timeout=max(1, round(self.connect_timeout)),
+                                              keepalives=1, keepalives_idle=5, keepalives_interval=1,
+                                              keepalives_count=3, tcp_user_timeout=5000)
             with self.connection.transaction():
                 self.connection.execute("SELECT pg_advisory_xact_lock(%s)", (SETUP_LOCK,))
                 for statement in STATEMENTS:
