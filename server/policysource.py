@@ -76,6 +76,20 @@ class Cache:
             return None
         return name if (self.folder / name / "policies").is_dir() else None
 
+    def adopt(self) -> str | None:
+        """Follow the set the newest link in the folder names (this replica's own under another name, when it
+        was started on another port); its digest, or None when there is none."""
+        links = sorted((p for p in self.folder.glob("following-*") if p.is_symlink()),
+                       key=lambda p: p.lstat().st_mtime, reverse=True)
+        for link in links:
+            name = os.readlink(link)
+            if (self.folder / name / "policies").is_dir():
+                temporary = self.folder / f".link-{os.getpid()}-{uuid.uuid4().hex}"
+                os.symlink(name, temporary)
+                os.replace(temporary, self.link)
+                return name
+        return None
+
     def put(self, digest: str, files: list[StoredFile]) -> None:
         """Write the set (when not there already), then point the link at it in one rename."""
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -154,7 +168,7 @@ class Follower:
         return f"the set in force at {self.where}"
 
     def _from_cache(self, why: str) -> str:
-        cached = self.cache.digest()
+        cached = self.cache.digest() or (self.cache.adopt() if self.cache.folder.is_dir() else None)
         if cached is None:
             raise CannotStart(f"{why}, and this replica has no set of its own to start from in {self.cache.folder} "
                               "(it keeps the last set it loaded there). Start it once the database can be reached "
