@@ -1,7 +1,6 @@
 """supportpolicy serve, and the decision log's commands."""
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections import Counter
@@ -11,7 +10,6 @@ import click
 import orjson
 
 from supportpolicy.engine.errors import EngineError
-from supportpolicy.engine.load.files import label_from_root_name
 from supportpolicy.engine.tools.statement import MONTH
 from supportpolicy.server.auth import TokenFileError, is_loopback, load_tokens
 from supportpolicy.server.cli.common import (
@@ -26,7 +24,6 @@ from supportpolicy.server.cli.common import (
     rules_option,
 )
 from supportpolicy.server.cli.privacy import (
-    describe,
     export_key,
     keep_option,
     key_file_option,
@@ -34,19 +31,15 @@ from supportpolicy.server.cli.privacy import (
     personal_data_option,
     unchecked_note,
 )
-from supportpolicy.server.listen import CannotListen, listen
+from supportpolicy.server.cli.startup import banner, listen_or_fail, open_decision_log, prepare_log
 from supportpolicy.server.live import LivePolicy
 from supportpolicy.server.storage.decisionlog import (
     MAX_PAGE,
-    PostgresLog,
     data_dir_for,
     default_data_dir,
-    open_log,
     sqlite_path,
 )
-from supportpolicy.server.storage.policysource import source_url
-from supportpolicy.server.storage.postgres import shown
-from supportpolicy.server.storage.privacy import KEEP_ALL, AddressCheck
+from supportpolicy.server.storage.privacy import AddressCheck
 
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
                                envvar="SUPPORTPOLICY_DATA_DIR",
@@ -59,19 +52,12 @@ def decision_log_option(help_text: str):
                         help=help_text)
 
 
-def _open_log(decision_log, data_dir, retain_days=None, privacy=KEEP_ALL):
-    try:
-        return open_log(decision_log, data_dir, retain_days, privacy)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--decision-log") from None
-
-
 def stored_log(decision_log, data_dir: Path):
     """The log a report reads: the one `serve` wrote with these options; Failed when there is no SQLite log."""
     if not decision_log and not sqlite_path(data_dir).is_file():
         raise Failed(EXIT_FAILED, f"supportpolicy: no decision log at {sqlite_path(data_dir)}: give the --data-dir "
                                   "(or --decision-log) the server used, as its start-up lines say")
-    return _open_log(decision_log, data_dir)
+    return open_decision_log(decision_log, data_dir)
 
 
 def valid_month(ctx, param, value: str) -> str:
@@ -130,20 +116,23 @@ def serve(host, port, workers, threads, data_dir, decision_log, retain_days, no_
     tokens = _tokens(tokens_file, host, insecure_no_auth)
     webhooks = _webhook_secrets()
     if policy_source:
-        return _serve_followed(policy_source, replica_name, locals())
+        from supportpolicy.server.cli.following import serve_followed
+
+        return serve_followed(policy_source, replica_name, locals())
     folders = folders_in_force(policies, rules)
     log_dir = _data_dir(data_dir, folders)
     log = None
     if not no_decision_log:  # a --decision-log that is no URL is a usage error (2), whatever the port
-        log = _open_log(decision_log, log_dir, retain_days, log_privacy(log_personal_data, keep, key_file, log_dir))
-    listener = _listen(host, port)
+        log = open_decision_log(decision_log, log_dir, retain_days,
+                                log_privacy(log_personal_data, keep, key_file, log_dir))
+    listener = listen_or_fail(host, port)
     port = listener.getsockname()[1]  # --port 0: the one the system chose
     policy_set = load_policy(folders.roots, folders.label)
     live = LivePolicy(folders.roots, folders.label, policy_set)
     note = _shared_log_note(log) if log is not None and not decision_log and data_dir is None else None
-    pruned = _prepare(log)
+    pruned = prepare_log(log)
     bind = f"[{host.strip('[]')}]:{port}" if ":" in host else f"{host}:{port}"
-    _banner(policy_set, log, retain_days, pruned, tokens, host, log_dir)
+    banner(policy_set, log, retain_days, pruned, tokens, host, log_dir)
     click.echo(f"supportpolicy: webhooks: {webhooks.describe()}", err=True)
     if note:
         click.echo(note, err=True)
@@ -153,64 +142,6 @@ def serve(host, port, workers, threads, data_dir, decision_log, retain_days, no_
     run_server(live, f"fd://{listener.detach()}", workers, log, watch=not no_watch,
                echo=lambda text: click.echo(text, err=True), tokens=tokens, threads=threads)
     return EXIT_OK
-
-
-def _serve_followed(url: str, name: str | None, given: dict) -> int:
-    """serve --policy-source: the set in force in the database, the decision log there too (unless given)."""
-    from supportpolicy.server.gunicorn import serve as run_server
-    from supportpolicy.server.policysource import Cache, CannotStart, Follower, replica_name
-
-    if given["policies"] or given["rules"]:
-        raise click.UsageError("--policy-source replaces --policies and --rules: publish the folders with "
-                               "`supportpolicy publish --to ...` and leave them out here")
-    try:
-        source_url(url)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--policy-source") from None
-    data_dir = given["data_dir"] or replica_data_dir(url)
-    decision_log = given["decision_log"] or url
-    log = None
-    if not given["no_decision_log"]:
-        log = _open_log(decision_log, data_dir, given["retain_days"],
-                        log_privacy(given["log_personal_data"], given["keep"], given["key_file"], data_dir))
-    listener = _listen(given["host"], given["port"])
-    port = listener.getsockname()[1]
-    replica = replica_name(name, port)
-    echo = lambda text: click.echo(text, err=True)  # noqa: E731
-    follower = Follower(url, Cache(data_dir / "policy-source", replica), replica, echo)
-    try:
-        how = follower.begin()
-    except CannotStart as exc:
-        raise Failed(EXIT_FAILED, f"supportpolicy: cannot start: {exc}") from None
-    roots = follower.cache.roots
-    policy_set = load_policy(roots, label_from_root_name)
-    live = LivePolicy(roots, label_from_root_name, policy_set)
-    pruned = _prepare(log)
-    host, workers, threads = given["host"], given["workers"], given["threads"]
-    bind = f"[{host.strip('[]')}]:{port}" if ":" in host else f"{host}:{port}"
-    echo(f"supportpolicy: replica {replica}, policy source {follower.where}: deciding with {how}")
-    _banner(policy_set, log, given["retain_days"], pruned, given["tokens"], host, data_dir)
-    if log is not None and not given["decision_log"]:
-        echo("supportpolicy: the decision log, ticket events and work entries are in the policy source's database")
-    echo(f"supportpolicy: webhooks: {given['webhooks'].describe()}")
-    echo(f"supportpolicy: listening on http://{bind} with {workers} worker(s) of {threads} threads; "
-         f"the policy explorer is at http://{bind}/")
-    run_server(live, f"fd://{listener.detach()}", workers, log, watch=False, echo=echo, tokens=given["tokens"],
-               threads=threads, source=follower)
-    return EXIT_OK
-
-
-def replica_data_dir(url: str) -> Path:
-    """A replica's own folder by default (its cached sets, its log key): one per policy source."""
-    where = shown(url)
-    return default_data_dir() / "replicas" / hashlib.sha256(where.encode()).hexdigest()[:16]
-
-
-def _listen(host: str, port: int):
-    try:
-        return listen(host, port)  # before anything says "listening": a port in use is said in words
-    except CannotListen as exc:
-        raise Failed(EXIT_FAILED, f"supportpolicy: {exc}") from None
 
 
 def _shared_log_note(log) -> str | None:
@@ -241,38 +172,6 @@ def _webhook_secrets():
         return load_secrets(os.environ, "SUPPORTPOLICY_")
     except WebhookSecretError as exc:
         raise click.UsageError(str(exc)) from None
-
-
-def _prepare(log) -> int:
-    """The log's table made, and old entries pruned, before the workers start writing; how many were pruned."""
-    if log is None:
-        return 0
-    try:
-        log.setup()
-        pruned = log.prune()
-    except EngineError as error:
-        raise Failed(EXIT_FAILED, f"supportpolicy: {error.detail}") from None
-    log.close()  # each worker opens its own connection
-    return pruned
-
-
-def _banner(policy_set, log, retain_days, pruned: int, tokens, host: str, data_dir) -> None:
-    """What the server is about to serve: the policy set, the decision log, authentication."""
-    click.echo(f"supportpolicy: policy set {policy_set.digest} ({len(policy_set.files)} files)", err=True)
-    for f in policy_set.describe():
-        click.echo(f"  {f['kind']:8} {f['id']} {f['version']} from {f['effective_from']}  {f['path']}", err=True)
-    if log is None:
-        click.echo("supportpolicy: no decision log", err=True)
-    else:
-        kept = f", keeping {retain_days} days ({pruned} older removed)" if retain_days else ""
-        click.echo(f"supportpolicy: decision log {type(log).__name__} at {log.where}{kept}", err=True)
-        for line in describe(log.privacy, isinstance(log, PostgresLog), data_dir):
-            click.echo(line, err=True)
-    if tokens is None:
-        click.echo("supportpolicy: authentication off" + (" (loopback only)" if is_loopback(host) else
-                                                          " (--insecure-no-auth)"), err=True)
-    else:
-        click.echo(f"supportpolicy: authentication on, {len(tokens)} token(s)", err=True)
 
 
 @main.group("log")
@@ -309,7 +208,7 @@ def log_export(since, until, customer, requester_email, data_dir, decision_log, 
                                       "logged there; give the --data-dir (or --decision-log) the server used, as "
                                       "its start-up lines say")
         click.echo(f"supportpolicy: decision log {sqlite_path(data_dir)}", err=True)
-    log = _open_log(decision_log, data_dir)
+    log = open_decision_log(decision_log, data_dir)
     key = export_key(key_file, data_dir) if requester_email is not None else None
     check = AddressCheck(requester_email, key) if requester_email is not None else None
     unchecked = Counter()  # key_id of the records the key cannot check -> how many

@@ -9,6 +9,7 @@ of one second for a fleet is measured by tests/system/test_fleet.py.
 """
 from __future__ import annotations
 
+import socket
 import time
 import urllib.request
 
@@ -90,6 +91,19 @@ def test_a_replica_follows_each_publish_and_shows_itself_caught_up_in_the_fleet(
             metrics = response.read().decode()
         assert f'supportpolicy_fleet_replicas{{digest="{changed}"}} 1.0' in metrics
         assert "not-a-secret" not in str(report["policy_source"])
+        assert f"Policy-Set-Digest: {changed}" in unparsable_answer(server.port)
+
+
+def unparsable_answer(port: int) -> str:
+    """The head of what the server answers to bytes that are no HTTP (gunicorn answers it before the app)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        answer = b""
+        while b"\r\n\r\n" not in answer and (chunk := connection.recv(4096)):
+            answer += chunk
+    head = answer.decode("latin-1").partition("\r\n\r\n")[0]
+    assert head.startswith("HTTP/1.1 400"), head
+    return head
 
 
 def test_a_replica_keeps_deciding_while_the_database_is_away_and_catches_up_when_it_is_back(tmp_path, source):
