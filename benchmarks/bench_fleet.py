@@ -52,7 +52,7 @@ from bench_decisions import HOST, Server, _stop_all, request_mix
 from bench_http import parse_wrk
 
 import common
-from client import free_port
+from client import free_port, percentile
 from common import log
 
 HERE = Path(__file__).resolve().parent
@@ -137,11 +137,11 @@ def replicas(count: int, workers: int, url: str, workdir: Path) -> list[Server]:
 
 class Observer:
     """OBSERVERS threads posting dry runs and logged decisions to the replicas in turn, every PACE seconds;
-    ``answers`` holds (replica index, time received, status, Policy-Set-Digest) for each."""
+    ``answers`` holds (replica index, time received, status, Policy-Set-Digest, seconds taken, logged) for each."""
 
     def __init__(self, servers: list[Server], bodies: list[bytes], stop: threading.Event):
         self.servers, self.bodies, self.stop = servers, bodies, stop
-        self.answers: list[tuple[int, float, int | None, str | None]] = []
+        self.answers: list[tuple[int, float, int | None, str | None, float, bool]] = []
         self.threads = [threading.Thread(target=self._client, args=(n,), daemon=True) for n in range(OBSERVERS)]
         for thread in self.threads:
             thread.start()
@@ -161,9 +161,11 @@ class Observer:
             connection.close()
 
     def _send(self, connections: dict, index: int, server: Server, n: int):
-        path = "/v1/decisions" if n % 2 else "/v1/decisions?dry_run=true"
+        logged = n % 2 == 1
+        path = "/v1/decisions" if logged else "/v1/decisions?dry_run=true"
         connection = connections.get(index) or HTTPConnection(HOST, server.port, timeout=10)
         connections[index] = connection
+        sent = time.monotonic()
         try:
             connection.request("POST", path, body=self.bodies[n % len(self.bodies)],
                                headers={"Content-Type": "application/json"})
@@ -171,8 +173,9 @@ class Observer:
             response.read()
         except (OSError, HTTPException):
             connections.pop(index).close()
-            return index, time.monotonic(), None, None
-        return index, time.monotonic(), response.status, response.getheader("Policy-Set-Digest")
+            return index, time.monotonic(), None, None, time.monotonic() - sent, logged
+        received = time.monotonic()
+        return index, received, response.status, response.getheader("Policy-Set-Digest"), received - sent, logged
 
     def finish(self) -> None:
         self.stop.set()
@@ -219,7 +222,11 @@ def publish_rounds(publisher: Publisher, servers: list[Server], bodies: list[byt
     failed = sum(1 for a in observer.answers if a[2] != 200)
     commits = [r["from_commit_s"] for r in rounds]
     exits = [r["from_exit_s"] for r in rounds]
-    return {"rounds": rounds, "median_s": statistics.median(commits), "max_s": max(commits),
+    latency = {}
+    for kind, logged in (("logged", True), ("dry_run", False)):
+        taken = sorted(a[4] * 1000 for a in observer.answers if a[5] == logged and a[2] == 200)
+        latency[kind] = {"p50_ms": percentile(taken, 0.5), "p99_ms": percentile(taken, 0.99)}
+    return {"rounds": rounds, "median_s": statistics.median(commits), "max_s": max(commits), "latency": latency,
             "median_from_exit_s": statistics.median(exits), "max_from_exit_s": max(exits),
             "answers": len(observer.answers), "failed": failed,
             "load_per_s": len(observer.answers) / max(1e-9, observer.answers[-1][1] - observer.answers[0][1])}
@@ -378,6 +385,9 @@ def render(report: dict) -> str:
              f"{TARGET_PUBLISH_S:g} s   {'ok' if p['max_s'] <= TARGET_PUBLISH_S else 'MISS'}",
              f"    from publish's exit: median {p['median_from_exit_s']:.3f} s, max {p['max_from_exit_s']:.3f} s",
              "    rounds (from the commit): " + ", ".join(f"{r['from_commit_s']:.3f}" for r in p["rounds"]),
+             f"    meanwhile, answered in p50 / p99: logged decisions {p['latency']['logged']['p50_ms']:.1f} / "
+             f"{p['latency']['logged']['p99_ms']:.1f} ms, dry runs {p['latency']['dry_run']['p50_ms']:.1f} / "
+             f"{p['latency']['dry_run']['p99_ms']:.1f} ms",
              f"  throughput ({report['throughput']['client']}, {report['connections']} connections in all, "
              f"{report['duration']:g} s x {report['rounds']} rounds; decisions logged in PostgreSQL):",
              f"    {'replicas':>8} {'decisions/s':>12} {'per replica':>24} {'p99':>9} {'errors':>7} "
