@@ -24,7 +24,8 @@ the set `supportpolicy publish` puts in force there, and log their decisions the
   database, pg_stat_wal for the cluster: other users of the server count in them too, which the report
   says when this schema's own tables show fewer rows inserted than the database did), this schema's own
   table counters (exact), and the connections each replica holds; and, with no load, what the replicas'
-  heartbeats and re-checks cost.
+  heartbeats and re-checks cost; and the most transactions of one decision each the log commits a second
+  (processes writing to it directly, one to eight: every commit of the fleet takes its turn under one lock).
 
 This machine has 2 cores: the replicas share them, so more replicas cannot answer more here; the figures
 per decision are what a fleet of hosts needs from its database (docs/speed.md, "A fleet"). Loopback only.
@@ -373,6 +374,50 @@ def at_rest(url: str, schema: str, seconds: float, replicas_: int) -> dict:
             "shared_with_others": after["others"] > 0 or before["others"] > 0}
 
 
+def _writer(url: str, seconds: float, start_at: float, counts) -> None:
+    """A process writing decisions to the log one at a time (one transaction each, as a worker does when
+    nothing else is waiting to commit) from ``start_at`` for ``seconds``; puts how many it wrote."""
+    from supportpolicy.engine import load_policy_set
+    from supportpolicy.server.storage.decisionlog import open_log
+    from supportpolicy.server.storage.record import LogRecord
+
+    policy_set, body = load_policy_set(), request_mix()[0]
+    decision = policy_set.decide(body)
+    log = open_log(url)
+    log.write(LogRecord.of(body, decision))  # connected, the table there
+    records = [LogRecord.of(body, decision) for _ in range(int(seconds * 3000))]
+    time.sleep(max(0.0, start_at - time.time()))
+    written = 0
+    while time.time() < start_at + seconds and written < len(records):
+        log.write(records[written])
+        written += 1
+    log.close()
+    counts.put(written)
+
+
+def commit_ceiling(url: str, writers: tuple[int, ...] = (1, 2, 4, 8), seconds: float = 5.0) -> dict:
+    """Decisions a second the log commits one a transaction, for each count of writing processes: every
+    commit of the fleet takes its turn under one advisory lock (server/storage/postgres.py), so this is the
+    most single-decision transactions the whole fleet can commit, whatever its number of hosts."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    found = {}
+    for count in writers:
+        counts = context.Queue()
+        start_at = time.time() + 8.0  # every writer loaded and connected by then
+        processes = [context.Process(target=_writer, args=(url, seconds, start_at, counts), daemon=True)
+                     for _ in range(count)]
+        for process in processes:
+            process.start()
+        total = sum(counts.get(timeout=60 + seconds) for _ in processes)
+        for process in processes:
+            process.join(timeout=30)
+        found[count] = total / seconds
+        log(f"commit ceiling: {count} writer(s), {found[count]:,.0f} commits/s")
+    return found
+
+
 # ---- the report ---------------------------------------------------------------------------------------
 
 def render(report: dict) -> str:
@@ -404,6 +449,8 @@ def render(report: dict) -> str:
     lines.append(f"  at rest: {rest['replicas']} replicas hold {rest['connections']} connections, "
                  f"{rest['xact_commit_per_s']:.2f} commits/s in the database, {rest['schema_rows_written_per_s']:.2f} "
                  f"rows written/s{'   (others used the database too)' if rest['shared_with_others'] else ''}")
+    lines.append("  the log's commits, one decision each, from separate processes (its fleet-wide commit turn): " +
+                 ", ".join(f"{n} writer(s) {rate:,.0f}/s" for n, rate in report["commit_ceiling"].items()))
     return "\n".join(lines)
 
 
@@ -445,6 +492,7 @@ def main(argv=None) -> int:
                 report["publish"] = publish_rounds(publisher, started, bodies, args.publishes)
                 report["throughput"] = throughput(started, url, schema, args, mix, workdir)
                 report["at_rest"] = at_rest(url, schema, 20.0, len(started))
+                report["commit_ceiling"] = commit_ceiling(url)
             if serving.exit_code is not None:
                 return serving.exit_code
     finally:
