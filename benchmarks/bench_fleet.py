@@ -385,11 +385,10 @@ def _writer(url: str, seconds: float, start_at: float, counts) -> None:
     decision = policy_set.decide(body)
     log = open_log(url)
     log.write(LogRecord.of(body, decision))  # connected, the table there
-    records = [LogRecord.of(body, decision) for _ in range(int(seconds * 3000))]
     time.sleep(max(0.0, start_at - time.time()))
     written = 0
-    while time.time() < start_at + seconds and written < len(records):
-        log.write(records[written])
+    while time.time() < start_at + seconds:
+        log.write(LogRecord.of(body, decision))  # a record made per write, as a worker makes one
         written += 1
     log.close()
     counts.put(written)
