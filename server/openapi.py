@@ -209,7 +209,8 @@ def _operations():
         "operationId": "status",
         "tags": ["operations"],
         "description": "The policy set in force on the worker that answered, the outcome and errors of the last reload "
-                       "attempt, the policy folders and the decision log in use.",
+                       "attempt, the policy folders and the decision log in use; with `serve --policy-source`, the "
+                       "database followed (`policy_source`) and the fleet of replicas (`fleet`).",
         "summary": "The policy set in force, the last reload attempt and its errors, the decision log",
         "responses": _json("Status of the worker that answered.",
                            {"allOf": [_ref("PolicyStatus")], "required": ["decision_log", "policy_source", "fleet"]}),

@@ -156,13 +156,17 @@ class Follower:
     def begin(self) -> str:
         """Before serving: the set in force, put in the cache; the cache's own when the database cannot be
         reached. What was used, said in a sentence; CannotStart when there is neither."""
+        import psycopg
+
         try:
             with PolicyStore(self.url) as store:
                 digest = self._sync(store)
-        except SourceUnreachable as exc:
+        except (OSError, ValueError) as exc:  # the cache cannot be written (a full disk, a path refused)
+            raise CannotStart(f"cannot keep the set in force in {self.cache.folder}: {exc}") from None
+        except (SourceUnreachable, psycopg.Error) as exc:  # not reached, or lost while reading
             with self._lock:
                 self.state, self.since = "unreachable", _now()
-            return self._from_cache(str(exc))
+            return self._from_cache(_said(exc, self.where))
         if digest is None:
             return self._from_cache(f"nothing has been published to the policy source {self.where}")
         return f"the set in force at {self.where}"

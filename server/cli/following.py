@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -16,25 +17,38 @@ from supportpolicy.server.storage.policysource import source_url
 from supportpolicy.server.storage.postgres import shown
 
 
-def serve_followed(url: str, name: str | None, given: dict) -> int:
+@dataclass(frozen=True)
+class ReplicaOptions:
+    """What serve's options say of a replica, besides its policy source and name."""
+
+    host: str
+    port: int
+    workers: int
+    threads: int
+    data_dir: Path | None
+    decision_log: str | None
+    retain_days: int | None
+    no_decision_log: bool
+    privacy: tuple  # --log-personal-data, --log-keep, --log-key-file
+    tokens: object
+    webhooks: object
+
+
+def serve_followed(url: str, name: str | None, given: ReplicaOptions) -> int:
     """serve --policy-source: the set in force in the database, the decision log there too (unless given)."""
     from supportpolicy.server.gunicorn import serve as run_server
     from supportpolicy.server.policysource import Cache, CannotStart, Follower, replica_name
 
-    if given["policies"] or given["rules"]:
-        raise click.UsageError("--policy-source replaces --policies and --rules: publish the folders with "
-                               "`supportpolicy publish --to ...` and leave them out here")
     try:
         source_url(url)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--policy-source") from None
-    data_dir = given["data_dir"] or replica_data_dir(url)
-    decision_log = given["decision_log"] or url
+    data_dir = given.data_dir or replica_data_dir(url)
     log = None
-    if not given["no_decision_log"]:
-        log = open_decision_log(decision_log, data_dir, given["retain_days"],
-                        log_privacy(given["log_personal_data"], given["keep"], given["key_file"], data_dir))
-    listener = listen_or_fail(given["host"], given["port"])
+    if not given.no_decision_log:
+        log = open_decision_log(given.decision_log or url, data_dir, given.retain_days,
+                                log_privacy(*given.privacy, data_dir))
+    listener = listen_or_fail(given.host, given.port)
     port = listener.getsockname()[1]
     replica = replica_name(name, port)
     echo = lambda text: click.echo(text, err=True)  # noqa: E731
@@ -47,17 +61,16 @@ def serve_followed(url: str, name: str | None, given: dict) -> int:
     policy_set = load_policy(roots, label_from_root_name)
     live = LivePolicy(roots, label_from_root_name, policy_set)
     pruned = prepare_log(log)
-    host, workers, threads = given["host"], given["workers"], given["threads"]
-    bind = f"[{host.strip('[]')}]:{port}" if ":" in host else f"{host}:{port}"
+    bind = f"[{given.host.strip('[]')}]:{port}" if ":" in given.host else f"{given.host}:{port}"
     echo(f"supportpolicy: replica {replica}, policy source {follower.where}: deciding with {how}")
-    banner(policy_set, log, given["retain_days"], pruned, given["tokens"], host, data_dir)
-    if log is not None and not given["decision_log"]:
+    banner(policy_set, log, given.retain_days, pruned, given.tokens, given.host, data_dir)
+    if log is not None and not given.decision_log:
         echo("supportpolicy: the decision log, ticket events and work entries are in the policy source's database")
-    echo(f"supportpolicy: webhooks: {given['webhooks'].describe()}")
-    echo(f"supportpolicy: listening on http://{bind} with {workers} worker(s) of {threads} threads; "
+    echo(f"supportpolicy: webhooks: {given.webhooks.describe()}")
+    echo(f"supportpolicy: listening on http://{bind} with {given.workers} worker(s) of {given.threads} threads; "
          f"the policy explorer is at http://{bind}/")
-    run_server(live, f"fd://{listener.detach()}", workers, log, watch=False, echo=echo, tokens=given["tokens"],
-               threads=threads, source=follower)
+    run_server(live, f"fd://{listener.detach()}", given.workers, log, watch=False, echo=echo, tokens=given.tokens,
+               threads=given.threads, source=follower)
     return EXIT_OK
 
 

@@ -105,5 +105,12 @@ class _opened:
         except SourceUnreachable as exc:
             raise Failed(EXIT_FAILED, f"supportpolicy: {exc}; nothing was published") from None
 
-    def __exit__(self, *exc):
+    def __exit__(self, kind, exc, traceback):
+        import psycopg
+
         self.store.close()
+        if isinstance(exc, psycopg.Error):  # the transaction was rolled back: nothing of it is stored
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise Failed(EXIT_FAILED, f"supportpolicy: the policy source {self.store.where} failed: {reason}; "
+                                      "nothing was changed there") from None
+        return False

@@ -116,9 +116,14 @@ def serve(host, port, workers, threads, data_dir, decision_log, retain_days, no_
     tokens = _tokens(tokens_file, host, insecure_no_auth)
     webhooks = _webhook_secrets()
     if policy_source:
-        from supportpolicy.server.cli.following import serve_followed
+        from supportpolicy.server.cli.following import ReplicaOptions, serve_followed
 
-        return serve_followed(policy_source, replica_name, locals())
+        if policies or rules:
+            raise click.UsageError("--policy-source replaces --policies and --rules: publish the folders with "
+                                   "`supportpolicy publish --to ...` and leave them out here")
+        return serve_followed(policy_source, replica_name, ReplicaOptions(
+            host, port, workers, threads, data_dir, decision_log, retain_days, no_decision_log,
+            (log_personal_data, keep, key_file), tokens, webhooks))
     folders = folders_in_force(policies, rules)
     log_dir = _data_dir(data_dir, folders)
     log = None

@@ -165,3 +165,10 @@ def test_a_replica_reading_while_sets_are_published_never_sees_part_of_one(sourc
     reading.join(timeout=30)
     assert len(set(seen)) > 1, "the reader saw too few publishes to tell"
     assert problems == []
+
+
+def test_serve_with_a_policy_source_refuses_folders_as_well(tmp_path):
+    result = run_cli("serve", "--policy-source", "postgresql://someone@127.0.0.1:1/nothing", "--policies",
+                     REPO / "policies", "--port", "0", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--policy-source replaces --policies and --rules" in result.stderr_text
