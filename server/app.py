@@ -98,12 +98,13 @@ def create_app(config: dict | None = None) -> Flask:
     RELOAD_NOTIFY (None: an admin reload reloads in this process; under
     gunicorn, a call that has the master reload and returns its attempt and
     status, or None while it is still loading); TOKENS (the server.auth tokens that may call the API, or None for no
-    authentication).
+    authentication); POLICY_SOURCE (with `serve --policy-source`, a server.policysource.SourceReport: what
+    the master's follower of the policy source last found, for GET /v1/status, /healthz and /metrics).
     """
     app = _App("supportpolicy", root_path=str(EXPLORER.parent), static_folder=str(EXPLORER),
                 static_url_path="/explorer", template_folder=str(EXPLORER))
     app.config.from_mapping(POLICIES=None, RULES=None, LIVE=None, POLICY_SET=None, DECISION_LOG=None,
-                            RELOAD_NOTIFY=None, TOKENS=None, METRICS=None, REQUEST_LOG=None,
+                            RELOAD_NOTIFY=None, TOKENS=None, METRICS=None, REQUEST_LOG=None, POLICY_SOURCE=None,
                             MAX_CONTENT_LENGTH=MAX_BODY)
     app.config.from_prefixed_env("SUPPORTPOLICY")
     app.config.update(config or {})
@@ -152,6 +153,9 @@ def create_app(config: dict | None = None) -> Flask:
         endpoint = current.endpoint
         problem_type = getattr(response, "problem_type", None)
         metrics.answered(endpoint or "unknown", elapsed, problem_type)
+        # The set this process decides with (a decision's policy.digest is per contract version: it cannot
+        # show a set change to a client spreading requests over a fleet).
+        response.headers[problems.DIGEST_HEADER] = live.current.digest
         if endpoint in ("explorer", "static"):
             response.headers["Content-Security-Policy"] = EXPLORER_POLICY
             response.headers["X-Content-Type-Options"] = "nosniff"
@@ -163,7 +167,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.url_map.converters["decision_id"] = _DecisionId
     # The explorer's page is open; it shows the policy in its first view only when reading needs no token.
-    views = Views(app, live, log, metrics, spec, app.config["RELOAD_NOTIFY"], public=tokens is None)
+    views = Views(app, live, log, metrics, spec, app.config["RELOAD_NOTIFY"], public=tokens is None,
+                  source=app.config["POLICY_SOURCE"])
     for rule, method, endpoint in ROUTES:
         # "/" answers an empty path too (a request line in absolute form, without one) rather than redirect it
         # to "/" by the client's Host header; no other route ends with a slash.

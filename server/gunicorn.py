@@ -31,10 +31,12 @@ from supportpolicy.engine.decide.durable import _LOCK as durable_lock
 from supportpolicy.server import problems
 from supportpolicy.server.app import RequestLog, create_app
 from supportpolicy.server.metrics import use_multiprocess, worker_exited
-from supportpolicy.server.reloads import WATCHED, Reloads, SharedAttempts
+from supportpolicy.server.policysource import SourceReport
+from supportpolicy.server.reloads import PUBLISHED, WATCHED, Reloads, SharedAttempts
 from supportpolicy.server.watch import PolicyWatcher
 
 THREADS = 16  # per worker: requests answered at once by one worker (slow clients never hold one: server.worker)
+SOURCE_REPORT = "policy-source.json"  # in the shared folder: what the policy source's follower last found
 KEEPALIVE = 5  # seconds an idle connection (new, or between requests) is kept open
 
 
@@ -71,7 +73,7 @@ def _log_requests() -> RequestLog:
     return RequestLog(sys.stderr.fileno())
 
 
-def _answer_unparsable_requests_with_problems() -> None:
+def _answer_unparsable_requests_with_problems(live) -> None:
     """Requests gunicorn cannot parse get a problem document, not gunicorn's HTML page.
 
     A request line over 4094 bytes (414), headers over gunicorn's limits (431)
@@ -80,7 +82,7 @@ def _answer_unparsable_requests_with_problems() -> None:
     page, so its writer is replaced, in this process and the workers it forks.
     """
     def write_problem(sock, status_int, reason, mesg):
-        gunicorn_util.write_nonblock(sock, problems.raw_response(status_int, reason, mesg))
+        gunicorn_util.write_nonblock(sock, problems.raw_response(status_int, reason, mesg, live.current.digest))
 
     gunicorn_util.write_error = write_problem
 
@@ -105,7 +107,9 @@ class _Arbiter(Arbiter):
     def __init__(self, app: "_Application"):
         super().__init__(app)
         self.serving = app.serving
-        self.reloads = Reloads(self.serving.live, self.serving.shared, self.wakeup)
+        source = self.serving.source
+        self.reloads = Reloads(self.serving.live, self.serving.shared, self.wakeup,
+                               refresh=source.refresh if source is not None else None)
         self._watcher = None
 
     def wait_for_signals(self, timeout=1.0):
@@ -130,6 +134,11 @@ class _Arbiter(Arbiter):
 
     def start(self):
         super().start()
+        source = self.serving.source
+        if source is not None:  # before the first workers answer: no publish after that goes unseen
+            source.start(self.serving.live, lambda: self.reloads.request(PUBLISHED),
+                         self.serving.shared.folder / SOURCE_REPORT)
+            self.serving.echo(f"supportpolicy: following the policy set in force at {source.where}")
         if self.serving.watch:  # before the first workers answer: no change made after that goes unseen
             live = self.serving.live
             self._watcher = PolicyWatcher(live.roots, lambda: self.reloads.request(WATCHED)).start()
@@ -152,6 +161,8 @@ class _Arbiter(Arbiter):
 
     def _stop_reloading(self) -> None:
         self.reloads.stop()
+        if self.serving.source is not None:
+            self.serving.source.stop()
         if self._watcher is not None:
             self._watcher.stop()
 
@@ -174,6 +185,8 @@ class _Arbiter(Arbiter):
             serving.echo(f"supportpolicy: {attempt.reason}: the policy set is unchanged, {live.current.digest}")
         if not replaced:
             return  # the same set (or none valid): the workers deciding with it stay
+        if serving.source is not None:
+            serving.source.beat_soon()
         # The replaced set is freed as its last reference goes (it holds no cycle). What the load left in
         # cycles is collected, and what the new workers share is kept out of the collector's scans.
         gc.collect()
@@ -212,6 +225,7 @@ class _Serving:
     watch: bool
     echo: object
     metrics: object
+    source: object = None  # server.policysource.Follower, with --policy-source
 
 
 def _reload_wait(echo) -> float:
@@ -239,10 +253,10 @@ def _keep_forks_from_durable_rules_lock() -> None:
 
 
 def serve(live, bind: str, workers: int, decision_log=None, watch: bool = True, echo=print, tokens=None,
-          threads: int = THREADS) -> None:
+          threads: int = THREADS, source=None) -> None:
     use_multiprocess(tempfile.mkdtemp(prefix="supportpolicy-metrics-"))
     requests_log = _log_requests()
-    _answer_unparsable_requests_with_problems()
+    _answer_unparsable_requests_with_problems(live)
     shared = SharedAttempts(tempfile.mkdtemp(prefix="supportpolicy-reloads-"))
     master = os.getpid()
     atexit.register(lambda: os.getpid() == master and shutil.rmtree(shared.folder, ignore_errors=True))
@@ -256,7 +270,8 @@ def serve(live, bind: str, workers: int, decision_log=None, watch: bool = True, 
         return shared.answer(ticket, wait)
 
     app = create_app({"LIVE": live, "DECISION_LOG": decision_log, "RELOAD_NOTIFY": ask_the_master,
-                      "TOKENS": tokens, "REQUEST_LOG": requests_log})
+                      "TOKENS": tokens, "REQUEST_LOG": requests_log,
+                      "POLICY_SOURCE": SourceReport(shared.folder / SOURCE_REPORT) if source is not None else None})
     metrics = app.extensions.get("metrics")  # benchmarks/bare_app.py serves an app without any
     _keep_forks_from_durable_rules_lock()
     # Everything loaded so far lives as long as the server: keep it out of the
@@ -274,4 +289,4 @@ def serve(live, bind: str, workers: int, decision_log=None, watch: bool = True, 
                        # default loopback ones, and strips SCRIPT_NAME off the path (a 500 when it is no prefix).
                        # This server is mounted at / and no proxy sets them: no header may change routing.
                        "forwarder_headers": ""},
-                 _Serving(live, shared, watch, echo, metrics)).run()
+                 _Serving(live, shared, watch, echo, metrics, source)).run()

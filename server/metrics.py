@@ -77,18 +77,19 @@ class Metrics:
             self.policy.labels(digest).set(1)
             self._digest = digest
 
-    def exposition(self, open_clocks=None) -> bytes:
+    def exposition(self, open_clocks=None, fleet_digests=None) -> bytes:
         """The metrics; ``open_clocks``, (plan, target, state, count) of the tracked tickets' open clocks now
-        (server.storage.tickets.open_clocks), read from the store at each scrape: the same in every worker."""
+        (server.storage.tickets.open_clocks), read from the store at each scrape: the same in every worker;
+        ``fleet_digests``, digest -> replicas of the fleet deciding with it (with a policy source)."""
         if self.registry is not None:
             text = generate_latest(self.registry)
         else:
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)
             text = generate_latest(registry)
-        if open_clocks is None:
-            return text
-        return text + generate_latest(_Collected(_ticket_gauge(open_clocks)))
+        families = ([_ticket_gauge(open_clocks)] if open_clocks is not None else []) + \
+            ([_fleet_gauge(fleet_digests)] if fleet_digests is not None else [])
+        return text + generate_latest(_Collected(*families)) if families else text
 
 
 TICKET_STATES = ("running", "paused", "warning", "breached")
@@ -102,6 +103,15 @@ def _ticket_gauge(open_clocks) -> GaugeMetricFamily:
     for plan, target in sorted({(plan, target) for plan, target, _ in counts}):
         for state in TICKET_STATES:  # every state, zero included, so a rate or an alert sees it drop to none
             gauge.add_metric([plan, target, state], counts.get((plan, target, state), 0))
+    return gauge
+
+
+def _fleet_gauge(digests: dict) -> GaugeMetricFamily:
+    gauge = GaugeMetricFamily("supportpolicy_fleet_replicas", "Replicas of the fleet (those whose heartbeat was seen "
+                              "in the last minute) by the digest of the policy set each decides with.",
+                              labels=["digest"])
+    for digest, count in sorted(digests.items()):
+        gauge.add_metric([digest], count)
     return gauge
 
 

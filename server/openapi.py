@@ -26,7 +26,7 @@ from supportpolicy.server.openapi_tickets import ticket_operations
 from supportpolicy.server.openapi_tracking import tracking_operations
 from supportpolicy.server.openapi_webhooks import SECURITY_SCHEMES, webhook_operations
 from supportpolicy.server.openapi_work import work_operations
-from supportpolicy.server.problems import PROBLEM_TYPES
+from supportpolicy.server.problems import DIGEST_HEADER, PROBLEM_TYPES
 
 # Routes that are not operations of this API: the policy explorer, a page for
 # people (GET / and its static files), which asks the API below for its data.
@@ -46,6 +46,15 @@ _ERROR_HEADERS = {401: {"WWW-Authenticate": {"description": "How to authenticate
                                              "schema": {"type": "string"}}},
                   405: {"Allow": {"description": "The methods the path accepts.", "required": True,
                                   "schema": {"type": "string"}}}}
+
+
+DIGEST_REF = "#/components/headers/PolicySetDigest"
+POLICY_SET_DIGEST = {
+    "description": "The digest of the policy set in force in the server process that answered (as GET /v1/policies "
+                   "and `supportpolicy publish` show it). A decision's `policy.digest` covers the contract versions "
+                   "that decided it; this header shows which whole set a replica decides with, so a client spreading "
+                   "requests over a fleet sees a new set reach each replica.",
+    "required": True, "schema": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}}
 
 
 # The groups of operations, in the order a reader meets them.
@@ -106,7 +115,7 @@ def openapi_document(scope_of: dict | None = None) -> dict:
         "servers": [{"url": "/", "description": "The server that serves this document."}],
         "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
         "paths": {},
-        "components": {"schemas": components()},
+        "components": {"schemas": components(), "headers": {"PolicySetDigest": POLICY_SET_DIGEST}},
     }
     for path, method, endpoint, operation in _operations():
         scope = (scope_of or {}).get(endpoint)
@@ -124,6 +133,8 @@ def openapi_document(scope_of: dict | None = None) -> dict:
         operation["responses"].update(_problems(405, "method-not-allowed"))
         operation["responses"].setdefault("500", _problems(500, "internal-error")["500"])
         operation.pop("x-scope-note", None)
+        for response in operation["responses"].values():  # every answer names the set it was decided with
+            response["headers"] = {**response.get("headers", {}), DIGEST_HEADER: {"$ref": DIGEST_REF}}
         document["paths"].setdefault(path, {})[method] = operation
     document["components"]["securitySchemes"] = dict(SECURITY_SCHEMES)  # the webhooks' own
     if scope_of:
@@ -198,10 +209,11 @@ def _operations():
         "operationId": "status",
         "tags": ["operations"],
         "description": "The policy set in force on the worker that answered, the outcome and errors of the last reload "
-                       "attempt, the policy folders and the decision log in use.",
+                       "attempt, the policy folders and the decision log in use; with `serve --policy-source`, the "
+                       "database followed (`policy_source`) and the fleet of replicas (`fleet`).",
         "summary": "The policy set in force, the last reload attempt and its errors, the decision log",
         "responses": _json("Status of the worker that answered.",
-                           {"allOf": [_ref("PolicyStatus")], "required": ["decision_log"]}),
+                           {"allOf": [_ref("PolicyStatus")], "required": ["decision_log", "policy_source", "fleet"]}),
     }
     yield "/v1/admin/reload", "post", "reload", {
         "operationId": "reload",
@@ -233,12 +245,16 @@ def _operations():
     yield "/healthz", "get", "healthz", {
         "operationId": "health",
         "tags": ["operations"],
-        "description": "Answers 200 while the worker is up, with the digest of the policy set in force; for load "
-                       "balancers and liveness probes.",
+        "description": "Answers 200 while the worker is up (and so decides: also while its policy source cannot "
+                       "be reached), with the digest of the policy set in force; for load balancers and liveness "
+                       "probes.",
         "summary": "Liveness, with the active policy digest",
         "responses": _json("The service is up.", {
             "type": "object", "required": ["status", "policy_digest"], "additionalProperties": False,
-            "properties": {"status": {"const": "ok"}, "policy_digest": {"type": "string"}}}),
+            "properties": {"status": {"const": "ok"}, "policy_digest": {"type": "string"},
+                           "policy_source": {"enum": ["following", "unreachable"], "description": (
+                               "With `serve --policy-source` (absent with folders): whether the replica follows the "
+                               "database, or cannot reach it and decides with the last set it verified.")}}}),
     }
     yield "/metrics", "get", "prometheus", {
         "operationId": "metrics",

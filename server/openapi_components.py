@@ -46,6 +46,44 @@ def masked_request() -> dict:
     return document
 
 
+def policy_source(text: dict, nullable_text: dict) -> dict:
+    instant = {"type": "string", "format": "date-time"}
+    return {"description": "With `serve --policy-source`, the database this replica follows; null with folders.",
+            "oneOf": [{"type": "null"}, {
+                "type": "object", "additionalProperties": False,
+                "required": ["kind", "where", "state", "since", "last_checked", "last_error", "published"],
+                "properties": {
+                    "kind": {"const": "postgresql"},
+                    "where": {"type": "string", "description": "The database's URL, without its password."},
+                    "state": {"enum": ["following", "unreachable"], "description": (
+                        "unreachable: the replica decides with the last set it verified, and reconnects.")},
+                    "since": {**instant, "description": "When the state began."},
+                    "last_checked": {"oneOf": [{"type": "null"}, instant],
+                                     "description": "When the set in force there was last read."},
+                    "last_error": nullable_text,
+                    "published": {**nullable_text, "description": "The digest in force in the database, as last "
+                                                                  "read (null: nothing published)."}}}]}
+
+
+def fleet(text: dict) -> dict:
+    return {"description": "With `serve --policy-source`, every replica whose heartbeat was seen in the last minute "
+                           "(the replica's own view, a few seconds old at most); null with folders.",
+            "oneOf": [{"type": "null"}, {
+                "type": "object", "additionalProperties": False, "required": ["published", "replicas", "digests"],
+                "properties": {
+                    "published": {"type": ["string", "null"]},
+                    "replicas": {"type": "array", "items": {
+                        "type": "object", "additionalProperties": False,
+                        "required": ["replica", "host", "pid", "digest", "seen_at", "caught_up"],
+                        "properties": {"replica": text, "host": text, "pid": {"type": "integer"},
+                                       "digest": {"type": "string", "description": "The set it decides with."},
+                                       "seen_at": {"type": "string", "format": "date-time"},
+                                       "caught_up": {"type": "boolean",
+                                                     "description": "Whether it decides with the published set."}}}},
+                    "digests": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1},
+                                "description": "Replicas by the digest they decide with."}}}]}
+
+
 def components() -> dict:
     text, nullable_text = {"type": "string"}, {"type": ["string", "null"]}
     versioned = {"type": "object", "required": ["id", "version"], "properties": {"id": text, "version": text}}
@@ -139,7 +177,9 @@ def components() -> dict:
                 "pid": {"type": "integer", "description": "The worker process that answered."},
                 "decision_log": {"description": "null when the server keeps no decision log.", "oneOf": [
                     {"type": "null"}, {"type": "object", "required": ["store", "where", "privacy"],
-                                       "properties": {"store": text, "where": text, "privacy": log_privacy}}]}}},
+                                       "properties": {"store": text, "where": text, "privacy": log_privacy}}]},
+                "policy_source": policy_source(text, nullable_text),
+                "fleet": fleet(text)}},
         "CustomerList": {
             "type": "object", "required": ["customers"], "additionalProperties": False,
             "properties": {"customers": {"type": "array", "items": {

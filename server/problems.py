@@ -101,18 +101,22 @@ def problem(status: int, slug: str, title: str, detail: str, errors=None, header
     return response
 
 
-def raw_response(status: int, reason: str, detail: str) -> bytes:
+DIGEST_HEADER = "Policy-Set-Digest"  # the set in force in the process that answered, on every answer
+
+
+def raw_response(status: int, reason: str, detail: str, digest: str | None = None) -> bytes:
     """A whole HTTP/1.1 response holding a problem document, for errors answered before Flask runs.
 
     gunicorn answers requests it cannot parse (a request line or headers over
     its limits, malformed HTTP) itself; server/gunicorn.py sends this instead
     of its HTML page, so every error a client sees is a problem document.
-    ``detail`` may quote the client's own bytes: it is cut short and JSON-encoded.
+    ``detail`` may quote the client's own bytes: it is cut short and JSON-encoded. ``digest``: the
+    Policy-Set-Digest header's, which every answer of a server carries.
     """
     slug = "internal-error" if status == 500 else "http-error"
     body = json.dumps(_document(status, slug, reason, detail[:200] or INTERNAL_DETAIL)).encode()
     head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/problem+json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n")
+            f"Content-Length: {len(body)}\r\n" + (f"{DIGEST_HEADER}: {digest}\r\n" if digest else "") + "\r\n")
     return head.encode("latin-1") + body
 
 

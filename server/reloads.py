@@ -29,6 +29,7 @@ log = logging.getLogger("supportpolicy.reloads")
 
 ADMIN = "POST /v1/admin/reload"
 WATCHED = "policy files changed"
+PUBLISHED = "policy source: a new set is in force"  # server.policysource's follower asks
 STALE_S = 600  # an answer no worker came for (it had answered 202) is removed after this long
 POLL_S = 0.02
 # How long a SIGHUP still to come for a claimed POST /v1/admin/reload is waited for, at most.
@@ -125,8 +126,11 @@ class SharedAttempts:
 class Reloads:
     """The master's reloads: checked one at a time in a thread, taken by the main loop (``take``) when done."""
 
-    def __init__(self, live, shared: SharedAttempts, wake):
+    def __init__(self, live, shared: SharedAttempts, wake, refresh=None):
         self.live, self.shared, self.wake = live, shared, wake  # wake: bring the master's main loop round
+        # refresh: with a policy source, read the set in force there into the folders before a reload asked
+        # for here (SIGHUP, POST /v1/admin/reload); the follower's own reloads come after it has read it.
+        self.refresh = refresh
         self._state = threading.Condition()
         self._reasons: list[str] = []
         self._done = None  # (attempt, candidate, tickets), until the main loop has put it in force
@@ -196,6 +200,8 @@ class Reloads:
                     self._hups_until = time.monotonic() + HUP_GRACE_S
                 reasons = [ADMIN] + [r for r in reasons if r not in ("SIGHUP", ADMIN)]
             reason = ", ".join(reasons) or ADMIN
+            if self.refresh is not None and reasons != [PUBLISHED]:
+                self.refresh()
             attempt, candidate = self._check(reason)
             with self._state:
                 if self._stopped:

@@ -44,8 +44,9 @@ RELOADING = {"reloaded": False, "detail": "the reload is still under way; GET /v
 
 
 class Views(DecisionViews):
-    def __init__(self, app, live, log, metrics, spec: str, reload_notify=None, public: bool = True):
+    def __init__(self, app, live, log, metrics, spec: str, reload_notify=None, public: bool = True, source=None):
         self.app, self.live, self.log, self.metrics = app, live, log, metrics
+        self.source = source  # server.policysource.SourceReport, or None: the folders are the source
         self.spec = spec  # the OpenAPI document, describing this server
         self.reload_notify = reload_notify
         self.public = public  # reading needs no token: the explorer's page may show the policy
@@ -58,7 +59,14 @@ class Views(DecisionViews):
                 clocks = open_clocks(self.log, datetime.now(timezone.utc))
             except DecisionLogUnavailable:  # the other metrics still tell; the tickets' gauge is absent meanwhile
                 clocks = None
-        return Response(self.metrics.exposition(clocks), content_type=METRICS_TYPE)
+        fleet = self._source_report()["fleet"]
+        return Response(self.metrics.exposition(clocks, fleet["digests"] if fleet else None),
+                        content_type=METRICS_TYPE)
+
+    def _source_report(self) -> dict:
+        """What the follower of the policy source last found (both null with folders)."""
+        report = self.source.latest() if self.source is not None else None
+        return report or {"policy_source": None, "fleet": None}
 
     def customer(self, customer_id: str):
         at = params.instant(request.args, "at", POLICY_INSTANT) or datetime.now(timezone.utc)
@@ -79,6 +87,7 @@ class Views(DecisionViews):
         log = self.log
         report["decision_log"] = None if log is None else {"store": type(log).__name__, "where": log.where,
                                                             "privacy": log.privacy.describe()}
+        report.update(self._source_report())
         return report
 
     def reload(self):
@@ -102,7 +111,11 @@ class Views(DecisionViews):
         return Response(page, mimetype="text/html").make_conditional(request, True, len(page))
 
     def healthz(self):
-        return {"status": "ok", "policy_digest": self.live.current.digest}
+        health = {"status": "ok", "policy_digest": self.live.current.digest}
+        source = self._source_report()["policy_source"]
+        if source is not None:  # with folders, as before there were policy sources
+            health["policy_source"] = source["state"]
+        return health
 
     def openapi(self):
         return Response(self.spec, mimetype="application/json")

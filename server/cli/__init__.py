@@ -6,7 +6,7 @@ The commands live in ``serve`` (the server and its decision log), ``sla`` (repor
 policy files) and ``starting`` (a new policy repository, the schemas);
 ``common`` holds what they share: the folder rule and the exit codes.
 """
-from supportpolicy.server.cli import billing, policy, serve, sla, starting, tokens  # noqa: F401  (importing adds their commands)
+from supportpolicy.server.cli import billing, policy, publish, serve, sla, starting, tokens  # noqa: F401  (importing adds their commands)
 from supportpolicy.server.cli.common import main
 
 __all__ = ["main"]

@@ -24,7 +24,6 @@ from supportpolicy.server.cli.common import (
     rules_option,
 )
 from supportpolicy.server.cli.privacy import (
-    describe,
     export_key,
     keep_option,
     key_file_option,
@@ -32,17 +31,15 @@ from supportpolicy.server.cli.privacy import (
     personal_data_option,
     unchecked_note,
 )
-from supportpolicy.server.listen import CannotListen, listen
+from supportpolicy.server.cli.startup import banner, listen_or_fail, open_decision_log, prepare_log
 from supportpolicy.server.live import LivePolicy
 from supportpolicy.server.storage.decisionlog import (
     MAX_PAGE,
-    PostgresLog,
     data_dir_for,
     default_data_dir,
-    open_log,
     sqlite_path,
 )
-from supportpolicy.server.storage.privacy import KEEP_ALL, AddressCheck
+from supportpolicy.server.storage.privacy import AddressCheck
 
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
                                envvar="SUPPORTPOLICY_DATA_DIR",
@@ -55,19 +52,12 @@ def decision_log_option(help_text: str):
                         help=help_text)
 
 
-def _open_log(decision_log, data_dir, retain_days=None, privacy=KEEP_ALL):
-    try:
-        return open_log(decision_log, data_dir, retain_days, privacy)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--decision-log") from None
-
-
 def stored_log(decision_log, data_dir: Path):
     """The log a report reads: the one `serve` wrote with these options; Failed when there is no SQLite log."""
     if not decision_log and not sqlite_path(data_dir).is_file():
         raise Failed(EXIT_FAILED, f"supportpolicy: no decision log at {sqlite_path(data_dir)}: give the --data-dir "
                                   "(or --decision-log) the server used, as its start-up lines say")
-    return _open_log(decision_log, data_dir)
+    return open_decision_log(decision_log, data_dir)
 
 
 def valid_month(ctx, param, value: str) -> str:
@@ -103,36 +93,51 @@ def _data_dir(data_dir: Path | None, folders) -> Path:
               help="Token file (see `supportpolicy token add`); or its content in SUPPORTPOLICY_TOKENS.")
 @click.option("--insecure-no-auth", is_flag=True,
               help="Serve without tokens on an address other than loopback (anyone who reaches it may call it).")
+@click.option("--policy-source", metavar="postgresql://...", envvar="SUPPORTPOLICY_POLICY_SOURCE",
+              help="Follow the policy set published to this database (`supportpolicy publish`) instead of folders; "
+                   "the decision log, ticket events and work entries go there too unless --decision-log is given.")
+@click.option("--replica-name", metavar="NAME",
+              help="This replica's name in the fleet's status (with --policy-source) [default: hostname:port].")
 @policies_option
 @rules_option
 def serve(host, port, workers, threads, data_dir, decision_log, retain_days, no_decision_log, log_personal_data, keep,
-          key_file, no_watch, tokens_file, insecure_no_auth, policies, rules):
+          key_file, no_watch, tokens_file, insecure_no_auth, policy_source, replica_name, policies, rules):
     """Serve the decision API with gunicorn.
 
     The policy folders are followed: a valid change is put in force in every
     worker, an invalid one is refused (GET /v1/status shows why) and the last
-    good set stays. SIGHUP and POST /v1/admin/reload reload too.
+    good set stays. SIGHUP and POST /v1/admin/reload reload too. With
+    --policy-source, the set in force in that database is followed instead
+    (LISTEN/NOTIFY, and a re-check every 10 s), from a local copy that the
+    replica starts from when the database cannot be reached.
     """
     from supportpolicy.server.gunicorn import serve as run_server
 
     tokens = _tokens(tokens_file, host, insecure_no_auth)
     webhooks = _webhook_secrets()
+    if policy_source:
+        from supportpolicy.server.cli.following import ReplicaOptions, serve_followed
+
+        if policies or rules:
+            raise click.UsageError("--policy-source replaces --policies and --rules: publish the folders with "
+                                   "`supportpolicy publish --to ...` and leave them out here")
+        return serve_followed(policy_source, replica_name, ReplicaOptions(
+            host, port, workers, threads, data_dir, decision_log, retain_days, no_decision_log,
+            (log_personal_data, keep, key_file), tokens, webhooks))
     folders = folders_in_force(policies, rules)
     log_dir = _data_dir(data_dir, folders)
     log = None
     if not no_decision_log:  # a --decision-log that is no URL is a usage error (2), whatever the port
-        log = _open_log(decision_log, log_dir, retain_days, log_privacy(log_personal_data, keep, key_file, log_dir))
-    try:
-        listener = listen(host, port)  # before anything says "listening": a port in use is said in words
-    except CannotListen as exc:
-        raise Failed(EXIT_FAILED, f"supportpolicy: {exc}") from None
+        log = open_decision_log(decision_log, log_dir, retain_days,
+                                log_privacy(log_personal_data, keep, key_file, log_dir))
+    listener = listen_or_fail(host, port)
     port = listener.getsockname()[1]  # --port 0: the one the system chose
     policy_set = load_policy(folders.roots, folders.label)
     live = LivePolicy(folders.roots, folders.label, policy_set)
     note = _shared_log_note(log) if log is not None and not decision_log and data_dir is None else None
-    pruned = _prepare(log)
+    pruned = prepare_log(log)
     bind = f"[{host.strip('[]')}]:{port}" if ":" in host else f"{host}:{port}"
-    _banner(policy_set, log, retain_days, pruned, tokens, host, log_dir)
+    banner(policy_set, log, retain_days, pruned, tokens, host, log_dir)
     click.echo(f"supportpolicy: webhooks: {webhooks.describe()}", err=True)
     if note:
         click.echo(note, err=True)
@@ -174,38 +179,6 @@ def _webhook_secrets():
         raise click.UsageError(str(exc)) from None
 
 
-def _prepare(log) -> int:
-    """The log's table made, and old entries pruned, before the workers start writing; how many were pruned."""
-    if log is None:
-        return 0
-    try:
-        log.setup()
-        pruned = log.prune()
-    except EngineError as error:
-        raise Failed(EXIT_FAILED, f"supportpolicy: {error.detail}") from None
-    log.close()  # each worker opens its own connection
-    return pruned
-
-
-def _banner(policy_set, log, retain_days, pruned: int, tokens, host: str, data_dir) -> None:
-    """What the server is about to serve: the policy set, the decision log, authentication."""
-    click.echo(f"supportpolicy: policy set {policy_set.digest} ({len(policy_set.files)} files)", err=True)
-    for f in policy_set.describe():
-        click.echo(f"  {f['kind']:8} {f['id']} {f['version']} from {f['effective_from']}  {f['path']}", err=True)
-    if log is None:
-        click.echo("supportpolicy: no decision log", err=True)
-    else:
-        kept = f", keeping {retain_days} days ({pruned} older removed)" if retain_days else ""
-        click.echo(f"supportpolicy: decision log {type(log).__name__} at {log.where}{kept}", err=True)
-        for line in describe(log.privacy, isinstance(log, PostgresLog), data_dir):
-            click.echo(line, err=True)
-    if tokens is None:
-        click.echo("supportpolicy: authentication off" + (" (loopback only)" if is_loopback(host) else
-                                                          " (--insecure-no-auth)"), err=True)
-    else:
-        click.echo(f"supportpolicy: authentication on, {len(tokens)} token(s)", err=True)
-
-
 @main.group("log")
 def log_group():
     """The decision log."""
@@ -240,7 +213,7 @@ def log_export(since, until, customer, requester_email, data_dir, decision_log, 
                                       "logged there; give the --data-dir (or --decision-log) the server used, as "
                                       "its start-up lines say")
         click.echo(f"supportpolicy: decision log {sqlite_path(data_dir)}", err=True)
-    log = _open_log(decision_log, data_dir)
+    log = open_decision_log(decision_log, data_dir)
     key = export_key(key_file, data_dir) if requester_email is not None else None
     check = AddressCheck(requester_email, key) if requester_email is not None else None
     unchecked = Counter()  # key_id of the records the key cannot check -> how many

@@ -1,6 +1,7 @@
 """The decision log for several servers: one PostgreSQL table, the same as SQLite's."""
 from __future__ import annotations
 
+import os
 import re
 from contextlib import contextmanager
 
@@ -93,6 +94,7 @@ class PostgresLog(DecisionLog):
 
     def __init__(self, url: str, retain_days: int | None = None, privacy: LogPrivacy = KEEP_ALL):
         super().__init__(retain_days, privacy)
+        self._tables_made_by = None  # the process whose connection made (or checked) the tables, once one has
         _parsed(url)  # a URL libpq cannot read is refused now, saying why, rather than at the first decision
         self.url = url
         self.where = shown(url)  # without any password
@@ -101,6 +103,13 @@ class PostgresLog(DecisionLog):
         import psycopg  # only needed for this store
 
         connection = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        if self._tables_made_by not in (None, os.getpid()):
+            # Forked from the process that made the tables (serve's master, before its workers): they are there.
+            # Making them again on each worker's first connection took a SHARE lock on the table (CREATE INDEX
+            # IF NOT EXISTS locks before it looks), which waits for the commits of every server sharing the log
+            # and holds up those behind it, each time a reload replaces the workers.
+            self._tables_made_by = os.getpid()
+            return connection
         try:
             with connection.transaction():
                 connection.execute("SELECT pg_advisory_xact_lock(%s)", (SETUP_LOCK,))
@@ -116,14 +125,19 @@ class PostgresLog(DecisionLog):
         except BaseException:
             connection.close()
             raise
+        self._tables_made_by = os.getpid()
         return connection
 
     def _broken(self, exc: Exception) -> bool:
         import psycopg
 
-        # A constraint or data error fails the transaction; a lost connection needs a new one.
-        return not isinstance(exc, (psycopg.errors.IntegrityError, psycopg.errors.DataError)) or \
+        # A constraint or data error fails the transaction; a lost connection needs a new one, which makes the
+        # tables again (a table dropped under the server is how some connections are lost).
+        broken = not isinstance(exc, (psycopg.errors.IntegrityError, psycopg.errors.DataError)) or \
             self._connection is None or self._connection.closed
+        if broken:
+            self._tables_made_by = None
+        return broken
 
     def _commit(self, records):
         """Records without idempotency keys (nearly all) in one statement, its own transaction
